@@ -45,7 +45,7 @@ pub enum CandleFileError {
         header: String,
     },
     /// A price or volume that is not an exact non-negative number.
-    #[error("line {line}: column `{column}`: {source}")]
+    #[error("line {line}: column `{column}`")]
     BadNumber {
         /// 1-based line number.
         line: u64,
@@ -56,7 +56,7 @@ pub enum CandleFileError {
         source: NumberError,
     },
     /// A time that is not in a recognised format.
-    #[error("line {line}: column `time`: {source}")]
+    #[error("line {line}: column `time`")]
     BadTime {
         /// 1-based line number.
         line: u64,
@@ -65,7 +65,7 @@ pub enum CandleFileError {
         source: TimeError,
     },
     /// High, low and close contradict each other (only in strict mode).
-    #[error("line {line}: {source}")]
+    #[error("line {line}")]
     InconsistentCandle {
         /// 1-based line number.
         line: u64,

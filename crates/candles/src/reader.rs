@@ -139,7 +139,11 @@ impl<R: Read> CandleReader<R> {
         let price = |index: usize, column: &'static str| {
             field(index)
                 .parse::<Price>()
-                .map_err(|source| CandleFileError::BadNumber { line, column, source })
+                .map_err(|source| CandleFileError::BadNumber {
+                    line,
+                    column,
+                    source,
+                })
         };
         let optional = |index: Option<usize>| index.map(field).filter(|text| !text.is_empty());
         let time = optional(self.columns.time)
@@ -161,11 +165,13 @@ impl<R: Read> CandleReader<R> {
                 .map_err(|source| CandleFileError::InconsistentCandle { line, source })?;
         }
         let volume = optional(self.columns.volume)
-            .map(|text| parse_volume(text).map_err(|source| CandleFileError::BadNumber {
-                line,
-                column: "volume",
-                source,
-            }))
+            .map(|text| {
+                parse_volume(text).map_err(|source| CandleFileError::BadNumber {
+                    line,
+                    column: "volume",
+                    source,
+                })
+            })
             .transpose()?;
         Ok(CandleRecord {
             line,

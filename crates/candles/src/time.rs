@@ -12,7 +12,9 @@ use jiff::{Timestamp, fmt::strtime};
 
 /// Why a text is not a candle time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{text}` is not a time (expected ISO 8601 / RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]`, or epoch seconds/milliseconds)")]
+#[error(
+    "`{text}` is not a time (expected ISO 8601 / RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]`, or epoch seconds/milliseconds)"
+)]
 pub struct TimeError {
     text: String,
 }
@@ -41,13 +43,15 @@ pub fn parse_time(text: &str) -> Result<Timestamp, TimeError> {
     if let Ok(timestamp) = text.parse::<Timestamp>() {
         return Ok(timestamp);
     }
-    if let Ok(zoned) = strtime::parse("%Y-%m-%dT%H:%M:%S%z", text).and_then(|t| t.to_timestamp())
-    {
+    if let Ok(zoned) = strtime::parse("%Y-%m-%dT%H:%M:%S%z", text).and_then(|t| t.to_timestamp()) {
         return Ok(zoned);
     }
     let civil = text
         .parse::<DateTime>()
-        .or_else(|_| text.parse::<Date>().map(|date| date.to_datetime(jiff::civil::Time::midnight())))
+        .or_else(|_| {
+            text.parse::<Date>()
+                .map(|date| date.to_datetime(jiff::civil::Time::midnight()))
+        })
         .map_err(|_| error())?;
     ist().to_timestamp(civil).map_err(|_| error())
 }
@@ -84,7 +88,13 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for text in ["", "yesterday", "2024-13-01", "12:00", "2024-01-02 25:00:00"] {
+        for text in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "12:00",
+            "2024-01-02 25:00:00",
+        ] {
             assert!(parse_time(text).is_err(), "{text:?} was accepted");
         }
     }

@@ -23,8 +23,13 @@ fn error_of(text: &str) -> String {
 
 #[test]
 fn the_goog_daily_file_loads_as_is() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/GOOG-daily.csv");
-    assert!(path.exists(), "expected the shared data file at {}", path.display());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/GOOG-daily.csv");
+    assert!(
+        path.exists(),
+        "expected the shared data file at {}",
+        path.display()
+    );
     let records: Vec<CandleRecord> = CandleReader::open(&path)
         .expect("header")
         .collect::<Result<_, _>>()
@@ -37,13 +42,20 @@ fn the_goog_daily_file_loads_as_is() {
     assert_eq!(first.candle.low.to_string(), "95.96");
     assert_eq!(first.candle.close.to_string(), "100.34");
     assert_eq!(first.volume, Some(22_351_900.0));
-    assert_eq!(first.time.map(|t| t.to_string()), Some("2004-08-18T18:30:00Z".into()));
+    assert_eq!(
+        first.time.map(|t| t.to_string()),
+        Some("2004-08-18T18:30:00Z".into())
+    );
 }
 
 #[test]
 fn the_bundled_sample_loads() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/GOOG-daily.csv");
-    let count = CandleReader::open(&path).expect("header").filter(Result::is_ok).count();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/GOOG-daily.csv");
+    let count = CandleReader::open(&path)
+        .expect("header")
+        .filter(Result::is_ok)
+        .count();
     assert!(count > 500, "sample has only {count} candles");
 }
 
@@ -74,14 +86,29 @@ fn missing_and_duplicate_columns_are_named() {
 #[test]
 fn a_bad_row_is_reported_with_its_line_number() {
     let cases = [
-        ("high,low,close\n11,9,10\n11,abc,10\n", "line 3: column `low`"),
-        ("high,low,close\n11,9,10\n11,9,-10\n", "line 3: column `close`"),
+        (
+            "high,low,close\n11,9,10\n11,abc,10\n",
+            "line 3: column `low`",
+        ),
+        (
+            "high,low,close\n11,9,10\n11,9,-10\n",
+            "line 3: column `close`",
+        ),
         ("high,low,close\n11,9,0\n", "line 2: column `close`"),
         ("high,low,close\n11,9,NaN\n", "line 2: column `close`"),
-        ("high,low,close\n11,9,10.1234567\n", "more than 6 decimal places"),
+        (
+            "high,low,close\n11,9,10.1234567\n",
+            "more than 6 decimal places",
+        ),
         ("high,low,close\n11,9\n", "line 2: malformed CSV"),
-        ("time,high,low,close\nsoon,11,9,10\n", "line 2: column `time`"),
-        ("high,low,close,volume\n11,9,10,-5\n", "line 2: column `volume`"),
+        (
+            "time,high,low,close\nsoon,11,9,10\n",
+            "line 2: column `time`",
+        ),
+        (
+            "high,low,close,volume\n11,9,10,-5\n",
+            "line 2: column `volume`",
+        ),
         ("high,low,close\n11,9,\n", "line 2: column `close`"),
     ];
     for (text, expected) in cases {
@@ -94,7 +121,15 @@ fn a_bad_row_is_reported_with_its_line_number() {
 fn inconsistent_candles_pass_by_default_and_fail_in_strict_mode() {
     let text = "high,low,close\n11,9,10\n9,11,10\n";
     assert_eq!(read(text).expect("lenient").len(), 2);
-    let strict: Result<Vec<_>, _> = CandleReader::new(text.as_bytes()).expect("header").strict(true).collect();
-    let message = strict.expect_err("strict refuses").to_string();
-    assert!(message.starts_with("line 3:"), "{message}");
+    let strict: Result<Vec<_>, _> = CandleReader::new(text.as_bytes())
+        .expect("header")
+        .strict(true)
+        .collect();
+    let error = strict.expect_err("strict refuses");
+    assert_eq!(error.to_string(), "line 3");
+    let cause = std::error::Error::source(&error).map(ToString::to_string);
+    assert_eq!(
+        cause.as_deref(),
+        Some("invalid candle: low 11 is above high 9")
+    );
 }
