@@ -24,6 +24,7 @@ impl Price {
     pub const MAX_INPUT: Price = Price(1_000_000_000 * SCALE as i64);
 
     /// A price from micro-units (1 = 0.000001). Fails unless positive.
+    #[inline]
     pub fn from_micros(micros: i64) -> Result<Price, NumberError> {
         if micros <= 0 {
             return Err(Self::sign_error(i128::from(micros)));
@@ -45,6 +46,7 @@ impl Price {
     }
 
     /// Micro-units of this price.
+    #[inline]
     pub const fn micros(self) -> i64 {
         self.0
     }
@@ -57,6 +59,7 @@ impl Price {
     /// This price × `factor`, rounded to six places in the given direction.
     ///
     /// Returns `None` when the result is zero or does not fit.
+    #[inline]
     pub fn scale(self, factor: Ratio, rounding: Rounding) -> Option<Price> {
         let product = i128::from(self.0) * i128::from(factor.micros());
         let micros = fixed::div_round(product, SCALE, rounding);
@@ -64,11 +67,13 @@ impl Price {
     }
 
     /// `self - other` as money per unit (may be negative).
+    #[inline]
     pub fn minus(self, other: Price) -> Money {
         Money::from_micros(i128::from(self.0) - i128::from(other.0))
     }
 
     /// The value of `quantity` units at this price.
+    #[inline]
     pub fn times(self, quantity: Quantity) -> Money {
         Money::from_micros(i128::from(self.0) * i128::from(quantity.get()))
     }

@@ -29,12 +29,17 @@ impl History {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, candle: Candle) {
         if self.candles.len() < self.capacity {
             self.candles.push(candle);
         } else {
             self.candles[self.next] = candle;
-            self.next = (self.next + 1) % self.capacity;
+            // A compare, not `%`: this runs for every candle.
+            self.next += 1;
+            if self.next == self.capacity {
+                self.next = 0;
+            }
         }
     }
 

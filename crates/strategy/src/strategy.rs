@@ -262,6 +262,7 @@ impl Strategy {
         *self = Strategy::new(self.params);
     }
 
+    #[inline]
     fn append(&mut self, candle: Candle) {
         self.history.push(candle);
         self.swings.push(candle);

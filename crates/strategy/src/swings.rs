@@ -7,11 +7,10 @@
 //! caller keeps its previous levels.
 //!
 //! Incremental form: when candle `n` arrives, candle `n - 1` has both neighbours and
-//! its swing status is final. Swing lows and highs enter monotonic queues keyed by
-//! candle index; the window's interior is candles `n - lookback ..= n - 1`, so entries
-//! older than that are dropped from the front and the front is always the answer.
-
-use std::collections::VecDeque;
+//! its swing status is final. The settled swing lows and highs form two streams, and
+//! the window's interior (candles `n - lookback ..= n - 1`) is the last `lookback`
+//! values of each, so support and resistance are sliding-window extremes, kept in
+//! O(1) per candle without data-dependent branches.
 
 use kitebreak_price::Price;
 
@@ -74,60 +73,73 @@ pub enum SkipReason {
     },
 }
 
-/// Which extreme a [`MonotonicQueue`] keeps at its front.
-#[derive(Debug, Clone, Copy)]
-enum Extreme {
-    Lowest,
-    Highest,
-}
-
-/// Candidates for the window's extreme, oldest first, each better than all after it.
+/// The extreme (lowest or highest) of the last `width` values of a stream, in O(1)
+/// per value with no data-dependent branches (van Herk / Gil-Werman).
+///
+/// The stream is cut into blocks of `width`. The window ending at the newest value
+/// covers the tail of the previous block, whose suffix extremes were computed when it
+/// completed, and the head of the current block, whose running extreme is `prefix`.
+/// A value that is not a swing enters as the identity (`i64::MAX` for lows,
+/// `i64::MIN` for highs), so it never wins.
 #[derive(Debug, Clone)]
-struct MonotonicQueue {
-    extreme: Extreme,
-    entries: VecDeque<(u64, Price)>,
+struct SlidingExtreme<const HIGHEST: bool> {
+    /// The current block's values.
+    block: Vec<i64>,
+    /// `suffix[o]`: extreme of the previous block from offset `o` to its end;
+    /// `suffix[width]` is the identity.
+    suffix: Vec<i64>,
+    /// Values in the current block.
+    offset: usize,
+    /// Extreme of the current block so far.
+    prefix: i64,
 }
 
-impl MonotonicQueue {
-    fn new(extreme: Extreme, lookback: usize) -> MonotonicQueue {
-        MonotonicQueue {
-            extreme,
-            entries: VecDeque::with_capacity(lookback + 1),
+impl<const HIGHEST: bool> SlidingExtreme<HIGHEST> {
+    const IDENTITY: i64 = if HIGHEST { i64::MIN } else { i64::MAX };
+
+    fn new(width: usize) -> Self {
+        SlidingExtreme {
+            block: vec![Self::IDENTITY; width],
+            suffix: vec![Self::IDENTITY; width + 1],
+            offset: 0,
+            prefix: Self::IDENTITY,
         }
     }
 
-    fn push(&mut self, index: u64, value: Price) {
-        // An older entry that is no better than the new one can never be the answer
-        // again: the new one is at least as extreme and leaves the window later.
-        while let Some(&(_, older)) = self.entries.back() {
-            let dominated = match self.extreme {
-                Extreme::Lowest => value <= older,
-                Extreme::Highest => value >= older,
-            };
-            if !dominated {
-                break;
+    fn better(a: i64, b: i64) -> i64 {
+        if HIGHEST { a.max(b) } else { a.min(b) }
+    }
+
+    /// Appends a swing's price in micro-units, or the identity for a candle that is
+    /// not a swing.
+    #[inline]
+    fn push(&mut self, value: i64) {
+        self.block[self.offset] = value;
+        self.prefix = Self::better(self.prefix, value);
+        self.offset += 1;
+        if self.offset == self.block.len() {
+            for o in (0..self.block.len()).rev() {
+                self.suffix[o] = Self::better(self.suffix[o + 1], self.block[o]);
             }
-            self.entries.pop_back();
-        }
-        self.entries.push_back((index, value));
-    }
-
-    fn drop_before(&mut self, first: u64) {
-        while self
-            .entries
-            .front()
-            .is_some_and(|&(index, _)| index < first)
-        {
-            self.entries.pop_front();
+            self.offset = 0;
+            self.prefix = Self::IDENTITY;
         }
     }
 
+    /// The extreme of the last `width` values, if any of them was a swing.
+    #[inline]
     fn best(&self) -> Option<Price> {
-        self.entries.front().map(|&(_, value)| value)
+        let value = Self::better(self.suffix[self.offset], self.prefix);
+        if value == Self::IDENTITY {
+            return None;
+        }
+        Price::from_micros(value).ok()
     }
 
     fn clear(&mut self) {
-        self.entries.clear();
+        self.suffix.fill(Self::IDENTITY);
+        self.offset = 0;
+        self.prefix = Self::IDENTITY;
     }
 }
 
@@ -137,43 +149,59 @@ pub(crate) struct SwingWindow {
     lookback: u64,
     /// Candles seen since the last clear; the newest has index `seen - 1`.
     seen: u64,
-    /// The two newest candles: `[newest, the one before]`.
-    newest: [Option<Candle>; 2],
-    swing_lows: MonotonicQueue,
-    swing_highs: MonotonicQueue,
+    /// High and low (micro-units) of the newest candle.
+    newest: (i64, i64),
+    /// High and low of the candle before it; before there is one, values that make
+    /// every swing comparison false (nothing is a swing without a left neighbour).
+    before_newest: (i64, i64),
+    /// Swing lows of settled candles; its window is the detection window's interior.
+    swing_lows: SlidingExtreme<false>,
+    /// Swing highs of settled candles.
+    swing_highs: SlidingExtreme<true>,
 }
+
+/// A left neighbour no candle can be a swing against.
+const NO_NEIGHBOUR: (i64, i64) = (i64::MAX, i64::MIN);
 
 impl SwingWindow {
     pub(crate) fn new(lookback: usize) -> SwingWindow {
         SwingWindow {
             lookback: lookback as u64,
             seen: 0,
-            newest: [None, None],
-            swing_lows: MonotonicQueue::new(Extreme::Lowest, lookback),
-            swing_highs: MonotonicQueue::new(Extreme::Highest, lookback),
+            newest: NO_NEIGHBOUR,
+            before_newest: NO_NEIGHBOUR,
+            swing_lows: SlidingExtreme::new(lookback),
+            swing_highs: SlidingExtreme::new(lookback),
         }
     }
 
     /// Appends a candle, settling the swing status of the previous one.
+    ///
+    /// Candle `k` is settled when candle `k + 1` arrives; the first candle has no left
+    /// neighbour and settles as no swing. When candle `n` arrives the settled stream
+    /// ends at `n - 1`, and its last `lookback` values are exactly the interior of the
+    /// window `n - lookback - 1 ..= n`. Written as selects rather than branches: swing
+    /// status is a coin flip on real prices, and mispredictions dominated the cost.
+    #[inline]
     pub(crate) fn push(&mut self, candle: Candle) {
-        if let [Some(middle), Some(left)] = self.newest {
-            let index = self.seen - 1;
-            if middle.low < left.low && middle.low < candle.low {
-                self.swing_lows.push(index, middle.low);
-            }
-            if middle.high > left.high && middle.high > candle.high {
-                self.swing_highs.push(index, middle.high);
-            }
+        let (high, low) = (candle.high.micros(), candle.low.micros());
+        if self.seen >= 1 {
+            let (left_high, left_low) = self.before_newest;
+            let (middle_high, middle_low) = self.newest;
+            let is_low = (middle_low < left_low) & (middle_low < low);
+            let is_high = (middle_high > left_high) & (middle_high > high);
+            self.swing_lows
+                .push(if is_low { middle_low } else { i64::MAX });
+            self.swing_highs
+                .push(if is_high { middle_high } else { i64::MIN });
         }
-        self.newest = [Some(candle), self.newest[0]];
+        self.before_newest = self.newest;
+        self.newest = (high, low);
         self.seen += 1;
-        // Interior of the window ending at the new candle `seen - 1`.
-        let first = (self.seen - 1).saturating_sub(self.lookback);
-        self.swing_lows.drop_before(first);
-        self.swing_highs.drop_before(first);
     }
 
     /// Support and resistance of the current window, if the window is full and valid.
+    #[inline]
     pub(crate) fn detect(&self) -> Detection {
         let need = self.lookback + 2;
         if self.seen < need {
@@ -202,7 +230,8 @@ impl SwingWindow {
 
     pub(crate) fn clear(&mut self) {
         self.seen = 0;
-        self.newest = [None, None];
+        self.newest = NO_NEIGHBOUR;
+        self.before_newest = NO_NEIGHBOUR;
         self.swing_lows.clear();
         self.swing_highs.clear();
     }
