@@ -1,0 +1,6 @@
+//! The engine's integration tests: one binary, one module per behaviour.
+
+mod helpers;
+mod lifecycle;
+mod recovery;
+mod scenario;

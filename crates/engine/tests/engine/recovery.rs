@@ -1,0 +1,87 @@
+//! Restarts: state comes back from SQLite and open trades are watched again.
+
+use std::sync::Arc;
+
+use kitebreak_engine::{ExitOutcome, PaperBroker, PositionState, TradeFilter};
+use kitebreak_strategy::{ExitReason, Relevel};
+
+use crate::helpers::{candle, enter_long, p, start, sym, timed};
+
+#[tokio::test]
+async fn an_open_trade_survives_a_restart_and_still_exits_at_its_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    enter_long(&engine, "RELIANCE").await;
+    let before = engine.status(sym("RELIANCE")).await.expect("status");
+    engine.shutdown().await;
+    drop(engine);
+
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    let after = engine
+        .status(sym("RELIANCE"))
+        .await
+        .expect("status after restart");
+    assert_eq!(after.position, PositionState::Open);
+    assert_eq!(after.trade, before.trade);
+    assert_eq!(after.levels, before.levels);
+    assert_eq!(after.data_points, before.data_points);
+
+    let hit = engine
+        .price(sym("RELIANCE"), p("109.5"))
+        .await
+        .expect("price");
+    let Some(ExitOutcome::Closed { closed, .. }) = hit.exit else {
+        panic!("the restored trade must still exit, got {:?}", hit.exit);
+    };
+    assert_eq!(closed.exit_reason, ExitReason::Profit);
+    let trades = engine
+        .closed_trades(&TradeFilter::default())
+        .await
+        .expect("trades");
+    assert_eq!(trades.len(), 1);
+    assert_eq!(trades[0].closed, closed);
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn levels_history_and_alert_times_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    let time = "2026-11-24T09:15:00Z";
+    engine
+        .candle(sym("BHEL"), timed("101", "99", "100", time))
+        .await
+        .expect("candle");
+    for (h, l, c) in [
+        ("105", "100", "102"),
+        ("102", "95", "98"),
+        ("103", "97", "100"),
+        ("102", "98", "100"),
+    ] {
+        engine
+            .candle(sym("BHEL"), candle(h, l, c))
+            .await
+            .expect("candle");
+    }
+    engine.shutdown().await;
+
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    let status = engine.status(sym("BHEL")).await.expect("status");
+    assert_eq!(status.levels.support, Some(p("95")));
+    assert_eq!(status.data_points, 5);
+    let again = engine
+        .candle(sym("BHEL"), timed("101", "99", "100", time))
+        .await
+        .expect("again");
+    assert!(
+        again.duplicate,
+        "the alert's time is remembered across restarts"
+    );
+    // The last close was restored into the paper broker, so a breakout can fill.
+    let breakout = engine
+        .candle(sym("BHEL"), candle("107", "101", "106"))
+        .await
+        .expect("breakout");
+    assert!(breakout.entry.is_some());
+    engine.shutdown().await;
+}
