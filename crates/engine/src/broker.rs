@@ -98,6 +98,19 @@ pub struct PositionReport {
     pub last_price: Option<Price>,
 }
 
+/// Open, high, low and last price of the session as the broker knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ohlc {
+    /// First price of the session.
+    pub open: Price,
+    /// Highest price.
+    pub high: Price,
+    /// Lowest price.
+    pub low: Price,
+    /// Latest price.
+    pub close: Price,
+}
+
 /// Why a broker call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -122,6 +135,9 @@ pub trait Broker: Send + Sync + 'static {
 
     /// The last traded price of `symbol`.
     fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>>;
+
+    /// The session's open, high, low and latest price of `symbol`.
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>>;
 
     /// Today's orders, oldest first.
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>>;

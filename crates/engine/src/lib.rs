@@ -25,8 +25,8 @@ mod store;
 mod symbol;
 
 pub use broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, OrderId, OrderReport, OrderStatus, PositionReport,
-    Side,
+    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
+    PositionReport, Side,
 };
 pub use config::EngineConfig;
 pub use engine::Engine;

@@ -17,8 +17,8 @@ use kitebreak_price::{Price, Ratio, Rounding};
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, OrderId, OrderReport, OrderStatus, PositionReport,
-    Side,
+    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
+    PositionReport, Side,
 };
 
 /// The paper broker: immediate fills at the last observed price, with optional
@@ -31,7 +31,8 @@ pub struct PaperBroker {
 
 #[derive(Debug, Default)]
 struct Book {
-    prices: HashMap<Symbol, Price>,
+    /// What was observed per symbol since start; `close` is the last price.
+    prices: HashMap<Symbol, Ohlc>,
     orders: Vec<OrderReport>,
     by_id: HashMap<OrderId, usize>,
 }
@@ -69,7 +70,7 @@ impl PaperBroker {
         if book.by_id.contains_key(&order_id) {
             return order_id;
         }
-        let last = book.prices.get(&order.symbol).copied();
+        let last = book.prices.get(&order.symbol).map(|ohlc| ohlc.close);
         let status = match last.and_then(|last| self.fill_price(last, order.side)) {
             Some(average_price) => OrderStatus::Complete {
                 average_price,
@@ -113,8 +114,13 @@ impl Broker for PaperBroker {
     }
 
     fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
-        let price = self.book().prices.get(symbol).copied();
+        let price = self.book().prices.get(symbol).map(|ohlc| ohlc.close);
         Box::pin(async move { price.ok_or_else(|| BrokerError::NoPrice(symbol.clone())) })
+    }
+
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+        let ohlc = self.book().prices.get(symbol).copied();
+        Box::pin(async move { ohlc.ok_or_else(|| BrokerError::NoPrice(symbol.clone())) })
     }
 
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
@@ -139,7 +145,7 @@ impl Broker for PaperBroker {
                     symbol: symbol.clone(),
                     buy_quantity: 0,
                     sell_quantity: 0,
-                    last_price: book.prices.get(symbol).copied(),
+                    last_price: book.prices.get(symbol).map(|ohlc| ohlc.close),
                 });
             let units = u64::from(filled_quantity.get());
             match report.order.side {
@@ -153,6 +159,15 @@ impl Broker for PaperBroker {
     }
 
     fn observe(&self, symbol: &Symbol, price: Price) {
-        self.book().prices.insert(symbol.clone(), price);
+        let mut book = self.book();
+        let ohlc = book.prices.entry(symbol.clone()).or_insert(Ohlc {
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+        });
+        ohlc.high = ohlc.high.max(price);
+        ohlc.low = ohlc.low.min(price);
+        ohlc.close = price;
     }
 }

@@ -147,7 +147,8 @@ pub fn candle_report(report: &CandleReport) -> Value {
     body
 }
 
-fn add_exit(body: &mut Value, symbol: &str, exit: &ExitOutcome) {
+/// Adds what an exit did to a response body.
+pub fn add_exit(body: &mut Value, symbol: &str, exit: &ExitOutcome) {
     match exit {
         ExitOutcome::Closed {
             order: record,

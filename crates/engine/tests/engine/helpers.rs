@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, MarketOrder, OrderId,
+    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, MarketOrder, Ohlc, OrderId,
     OrderReport, OrderStatus, PaperBroker, PositionReport, Symbol,
 };
 use kitebreak_price::{Price, Quantity, Ratio};
@@ -43,6 +43,9 @@ impl Broker for SwitchBroker {
     }
     fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
         self.paper.ltp(symbol)
+    }
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+        self.paper.ohlc(symbol)
     }
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
         self.paper.orders()
@@ -113,4 +116,71 @@ pub async fn enter_long(engine: &Engine, symbol: &str) {
         .candle(sym(symbol), candle(h, l, c))
         .await
         .expect("breakout");
+}
+
+/// A paper broker that checks, at every order it receives, that the order's tag is
+/// already in the database as PENDING (the intent is durable before sending).
+#[derive(Debug)]
+pub struct AuditBroker {
+    pub paper: PaperBroker,
+    pub database: std::path::PathBuf,
+    pub seen: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl AuditBroker {
+    pub fn new(database: std::path::PathBuf) -> AuditBroker {
+        AuditBroker {
+            paper: PaperBroker::new(0),
+            database,
+            seen: std::sync::Mutex::default(),
+        }
+    }
+
+    async fn status_of(&self, tag: &str) -> String {
+        use sqlx::{ConnectOptions, Row};
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&self.database)
+            .read_only(true);
+        let mut db = options.connect().await.expect("open database");
+        let row = sqlx::query("SELECT status FROM orders WHERE tag = ?")
+            .bind(tag)
+            .fetch_optional(&mut db)
+            .await
+            .expect("query");
+        row.map_or("MISSING".into(), |r| r.get("status"))
+    }
+}
+
+impl Broker for AuditBroker {
+    fn name(&self) -> &'static str {
+        "audit"
+    }
+    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        Box::pin(async move {
+            let status = self.status_of(&order.tag).await;
+            self.seen
+                .lock()
+                .expect("lock")
+                .push((order.tag.clone(), status));
+            self.paper.place_market(order).await
+        })
+    }
+    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        self.paper.final_status(id)
+    }
+    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
+        self.paper.ltp(symbol)
+    }
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+        self.paper.ohlc(symbol)
+    }
+    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
+        self.paper.orders()
+    }
+    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+        self.paper.positions()
+    }
+    fn observe(&self, symbol: &Symbol, price: Price) {
+        self.paper.observe(symbol, price);
+    }
 }

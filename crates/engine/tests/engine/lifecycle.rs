@@ -5,7 +5,9 @@ use std::sync::Arc;
 use kitebreak_engine::{EngineError, EntryOutcome, ExitOutcome, PaperBroker, PositionState, Side};
 use kitebreak_strategy::Relevel;
 
-use crate::helpers::{BREAKOUT, SETUP, SwitchBroker, candle, enter_long, p, start, sym, timed};
+use crate::helpers::{
+    AuditBroker, BREAKOUT, SETUP, SwitchBroker, candle, enter_long, p, start, sym, timed,
+};
 
 #[tokio::test]
 async fn a_repeated_alert_is_acknowledged_but_not_applied_twice() {
@@ -172,5 +174,32 @@ async fn a_manual_order_goes_to_the_broker_without_creating_a_strategy() {
     assert_eq!(order.side, Side::Sell);
     let status = engine.status(sym("BEL")).await;
     assert!(matches!(status, Err(EngineError::UnknownSymbol(_))));
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_order_is_recorded_with_its_tag_before_it_is_sent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(AuditBroker::new(dir.path().join("kitebreak.db")));
+    let engine = start(dir.path(), broker.clone(), Relevel::Fresh).await;
+    enter_long(&engine, "NTPC").await;
+    engine
+        .price(sym("NTPC"), p("110"))
+        .await
+        .expect("exit at target");
+    engine
+        .manual_order(sym("NTPC"), Side::Buy, None)
+        .await
+        .expect("manual");
+    let seen = broker.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 3, "entry, exit and manual order: {seen:?}");
+    for (tag, status) in &seen {
+        assert_eq!(
+            status, "PENDING",
+            "order {tag} reached the broker before its intent was durable"
+        );
+    }
+    let tags: std::collections::HashSet<_> = seen.iter().map(|(tag, _)| tag).collect();
+    assert_eq!(tags.len(), 3, "tags are unique");
     engine.shutdown().await;
 }

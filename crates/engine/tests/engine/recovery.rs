@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use sqlx::{ConnectOptions, Row};
+
 use kitebreak_engine::{ExitOutcome, PaperBroker, PositionState, TradeFilter};
 use kitebreak_strategy::{ExitReason, Relevel};
 
@@ -83,5 +85,92 @@ async fn levels_history_and_alert_times_survive_a_restart() {
         .await
         .expect("breakout");
     assert!(breakout.entry.is_some());
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_order_left_pending_by_a_crash_is_settled_and_the_trade_still_watched() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    enter_long(&engine, "GAIL").await;
+    engine.shutdown().await;
+    // What a kill -9 between "exit intent committed" and "fill recorded" leaves behind.
+    let database = dir.path().join("kitebreak.db");
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&database)
+        .connect()
+        .await
+        .expect("open database");
+    sqlx::query(
+        "INSERT INTO orders (tag, seq, symbol, purpose, side, quantity, status, created_at, updated_at)
+         VALUES ('KB000000000099', 99, 'GAIL', 'exit', 'SELL', 1, 'PENDING', 'x', 'x')",
+    )
+    .execute(&mut db)
+    .await
+    .expect("insert pending order");
+    drop(db);
+
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    let status = engine.status(sym("GAIL")).await.expect("status");
+    assert_eq!(
+        status.position,
+        PositionState::Open,
+        "the unrecorded exit left the trade open"
+    );
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&database)
+        .connect()
+        .await
+        .expect("open database");
+    let row = sqlx::query("SELECT status FROM orders WHERE tag = 'KB000000000099'")
+        .fetch_one(&mut db)
+        .await
+        .expect("order row");
+    assert_eq!(row.get::<String, _>("status"), "LOST");
+    let hit = engine.price(sym("GAIL"), p("104")).await.expect("price");
+    assert!(
+        matches!(hit.exit, Some(ExitOutcome::Closed { .. })),
+        "{:?}",
+        hit.exit
+    );
+    let next: i64 = sqlx::query("SELECT MAX(seq) AS seq FROM orders")
+        .fetch_one(&mut db)
+        .await
+        .expect("max seq")
+        .get("seq");
+    assert_eq!(next, 100, "new tags continue after the highest one stored");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_candles_on_many_symbols_are_all_durable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let engine = engine.clone();
+        tasks.spawn(async move {
+            let symbol = format!("SYM{n}");
+            for i in 0..12 {
+                let time = format!("2026-11-24T09:{i:02}:00Z");
+                engine
+                    .candle(sym(&symbol), timed("101", "99", "100", &time))
+                    .await
+                    .expect("candle");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task");
+    }
+    engine.shutdown().await;
+
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    let all = engine.statuses().await.expect("statuses");
+    assert_eq!(all.len(), 40);
+    assert!(
+        all.iter().all(|s| s.data_points == 12),
+        "every candle was committed"
+    );
     engine.shutdown().await;
 }

@@ -4,19 +4,25 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use kitebreak_engine::{OrderRecord, Symbol};
+use kitebreak_price::Price;
 use serde_json::{Value, json};
 
+use crate::body::{JsonObject, optional_str, required};
 use crate::{ApiError, AppState, render};
+
+fn data_symbol(name: &str) -> Result<Symbol, ApiError> {
+    Symbol::parse(name).map_err(|e| ApiError::BadSymbolRequest {
+        message: e.to_string(),
+        symbol: name.to_owned(),
+    })
+}
 
 /// `GET /ltp/{symbol}`.
 pub async fn ltp(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let symbol = Symbol::parse(&name).map_err(|e| ApiError::BadSymbolRequest {
-        message: e.to_string(),
-        symbol: name.clone(),
-    })?;
+    let symbol = data_symbol(&name)?;
     let price =
         state
             .engine
@@ -34,6 +40,54 @@ pub async fn ltp(
         "ltp": price.to_f64(),
         "data": {key: {"instrument_token": null, "last_price": price.to_f64()}},
     })))
+}
+
+/// `GET /ohlc/{symbol}`: the session's open, high, low and last observed price.
+pub async fn ohlc(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let symbol = data_symbol(&name)?;
+    let ohlc =
+        state
+            .engine
+            .broker()
+            .ohlc(&symbol)
+            .await
+            .map_err(|e| ApiError::BadSymbolRequest {
+                message: e.to_string(),
+                symbol: symbol.to_string(),
+            })?;
+    let bar = json!({"open": ohlc.open.to_f64(), "high": ohlc.high.to_f64(),
+        "low": ohlc.low.to_f64(), "close": ohlc.close.to_f64()});
+    let key = format!("NSE:{symbol}");
+    Ok(Json(json!({
+        "status": "success",
+        "symbol": symbol,
+        "ohlc": bar,
+        "ltp": ohlc.close.to_f64(),
+        "data": {key: {"instrument_token": null, "last_price": ohlc.close.to_f64(), "ohlc": bar}},
+    })))
+}
+
+/// `POST /price` `{"symbol", "price"}` (new): a price observation for the paper feed.
+/// It updates the paper broker's last price and, while monitoring is on, exits an
+/// open trade that reached its target or stop.
+pub async fn price(
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let name = optional_str(&body, "symbol")?
+        .ok_or_else(|| ApiError::BadRequest("missing field `symbol`".into()))?;
+    let symbol = Symbol::parse(name)?;
+    let price: Price = required(&body, "price")?;
+    let report = state.engine.price(symbol, price).await?;
+    let mut answer =
+        json!({"status": "success", "symbol": report.symbol, "checked": report.checked});
+    if let Some(exit) = &report.exit {
+        render::add_exit(&mut answer, report.symbol.as_str(), exit);
+    }
+    Ok(Json(answer))
 }
 
 /// `GET /positions`: `{net, day}` as Kite returns them.

@@ -2,6 +2,7 @@
 
 mod account;
 mod health;
+mod session;
 mod strategy;
 
 use axum::Router;
@@ -20,6 +21,8 @@ pub fn router(state: AppState) -> Router {
         .route("/monitoring/start", post(health::start_monitoring))
         .route("/monitoring/stop", post(health::stop_monitoring))
         .route("/trades", get(strategy::trades))
+        .route("/price", post(account::price))
+        .route("/generate_token", post(session::generate_token))
         .route("/positions", get(account::positions))
         .route("/orders", get(account::orders))
         .route_layer(middleware::from_fn_with_state(
@@ -32,6 +35,9 @@ pub fn router(state: AppState) -> Router {
         .route("/strategy/{symbol}", get(strategy::status))
         .route("/strategies", get(strategy::statuses))
         .route("/ltp/{symbol}", get(account::ltp))
+        .route("/ohlc/{symbol}", get(account::ohlc))
+        .route("/login", get(session::login))
+        .route("/login/callback", get(session::login))
         .route("/monitoring", get(health::monitoring));
     let body_limit = state.settings.body_limit;
     public

@@ -125,3 +125,55 @@ async fn an_open_trade_survives_a_server_restart_and_still_exits() {
         .json();
     assert_eq!(body["trade_summary"]["exit_reason"], "loss");
 }
+
+#[tokio::test]
+async fn a_fed_price_at_the_stop_exits_unless_monitoring_is_paused() {
+    let app = spawn_app().await;
+    app.enter_long("INFY").await;
+    app.server.post("/monitoring/stop").await.assert_status_ok();
+    let paused: Value = app
+        .server
+        .post("/price")
+        .json(&json!({"symbol": "INFY", "price": 104}))
+        .await
+        .json();
+    assert_eq!(paused["checked"], false);
+    assert!(paused.get("trade_exited").is_none());
+    let ohlc: Value = app.server.get("/ohlc/INFY").await.json();
+    assert_eq!(ohlc["ohlc"]["low"], 98.0);
+    assert_eq!(ohlc["ltp"], 104.0);
+
+    app.server
+        .post("/monitoring/start")
+        .await
+        .assert_status_ok();
+    let live: Value = app
+        .server
+        .post("/price")
+        .json(&json!({"symbol": "INFY", "price": "104.5"}))
+        .await
+        .json();
+    assert_eq!(live["trade_exited"], true);
+    assert_eq!(live["trade_summary"]["exit_reason"], "loss");
+    app.server
+        .post("/price")
+        .json(&json!({"symbol": "INFY", "price": -1}))
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn kite_login_paths_answer_400_in_paper_mode() {
+    let app = spawn_app().await;
+    let response = app
+        .server
+        .post("/generate_token")
+        .json(&json!({"request_token": "x"}))
+        .await;
+    response.assert_status(StatusCode::BAD_REQUEST);
+    assert_eq!(response.json::<Value>()["status"], "error");
+    app.server
+        .get("/login")
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+}
