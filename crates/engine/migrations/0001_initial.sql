@@ -94,3 +94,9 @@ CREATE TABLE events (
     kind    TEXT NOT NULL,
     detail  TEXT NOT NULL
 ) STRICT;
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;

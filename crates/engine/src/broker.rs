@@ -52,6 +52,11 @@ pub struct MarketOrder {
     pub quantity: Quantity,
 }
 
+impl MarketOrder {
+    /// The longest tag Kite accepts.
+    pub const TAG_MAX: usize = 20;
+}
+
 /// The broker's order id.
 pub type OrderId = String;
 

@@ -26,7 +26,7 @@ impl Shard {
         self.ctx
             .store
             .commit(vec![
-                orders::final_row(&record),
+                super::send::final_row(&record),
                 WriteOp::Event {
                     symbol: Some(symbol),
                     kind: "manual_order",

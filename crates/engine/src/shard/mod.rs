@@ -13,6 +13,7 @@ mod book;
 mod candle;
 mod control;
 mod orders;
+mod send;
 
 use std::collections::HashMap;
 use std::sync::Arc;

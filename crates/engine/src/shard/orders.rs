@@ -11,15 +11,14 @@
 //! settles them (see `recovery`). The paper broker answers at once; a live broker's
 //! timeouts will be resolved here by searching the order book for the tag.
 
-use std::sync::atomic::Ordering;
-
-use kitebreak_price::{Price, Quantity};
+use kitebreak_price::Quantity;
 use kitebreak_strategy::{Direction, EntrySignal, ExitSignal, Fill, Relevel};
 
+use super::send::final_row;
 use super::{Book, Context};
 use crate::broker::{MarketOrder, OrderStatus, Side};
 use crate::report::{EntryOutcome, ExitOutcome, OrderRecord};
-use crate::store::{OrderFinal, OrderRow, WriteOp};
+use crate::store::WriteOp;
 use crate::{EngineError, Symbol};
 
 /// The side that opens a trade in `direction`.
@@ -35,91 +34,6 @@ fn closing_side(direction: Direction) -> Side {
         Side::Buy => Side::Sell,
         Side::Sell => Side::Buy,
     }
-}
-
-impl Context {
-    /// A new order with a fresh tag, and its intent row.
-    pub(crate) fn new_order(
-        &self,
-        symbol: &Symbol,
-        purpose: &'static str,
-        side: Side,
-        quantity: Quantity,
-        signal_price: Option<Price>,
-    ) -> (MarketOrder, WriteOp) {
-        let seq = self.order_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        // "KB" + 12 digits: 14 characters, inside Kite's 20, alphanumeric.
-        let tag = format!("KB{seq:012}");
-        let order = MarketOrder {
-            tag: tag.clone(),
-            symbol: symbol.clone(),
-            side,
-            quantity,
-        };
-        let row = OrderRow {
-            tag,
-            seq,
-            symbol: symbol.clone(),
-            purpose,
-            side,
-            quantity,
-            signal_price,
-        };
-        (order, WriteOp::OrderIntent(row))
-    }
-
-    /// Sends an order whose intent is already durable and waits for its final status.
-    pub(crate) async fn send(&self, order: MarketOrder) -> OrderRecord {
-        let id = self.broker.place_market(order.clone()).await;
-        let (order_id, status) = match id {
-            Ok(id) => {
-                let status = self.broker.final_status(&id).await;
-                let status = status.unwrap_or_else(|error| OrderStatus::Rejected {
-                    reason: error.to_string(),
-                });
-                (Some(id), status)
-            }
-            Err(error) => (
-                None,
-                OrderStatus::Rejected {
-                    reason: error.to_string(),
-                },
-            ),
-        };
-        OrderRecord {
-            tag: order.tag,
-            order_id,
-            symbol: order.symbol,
-            side: order.side,
-            quantity: order.quantity,
-            status,
-        }
-    }
-}
-
-/// The final row of a sent order.
-pub(crate) fn final_row(record: &OrderRecord) -> WriteOp {
-    let (status, average_price, filled_quantity, reason) = match &record.status {
-        OrderStatus::Complete {
-            average_price,
-            filled_quantity,
-            ..
-        } => (
-            "COMPLETE",
-            Some(*average_price),
-            Some(*filled_quantity),
-            None,
-        ),
-        OrderStatus::Rejected { reason } => ("REJECTED", None, None, Some(reason.clone())),
-    };
-    WriteOp::OrderFinal(OrderFinal {
-        tag: record.tag.clone(),
-        status,
-        broker_order_id: record.order_id.clone(),
-        average_price,
-        filled_quantity,
-        reason,
-    })
 }
 
 fn event(symbol: &Symbol, kind: &'static str, detail: serde_json::Value) -> WriteOp {

@@ -4,3 +4,4 @@ mod helpers;
 mod lifecycle;
 mod recovery;
 mod scenario;
+mod store;

@@ -103,7 +103,7 @@ async fn an_order_left_pending_by_a_crash_is_settled_and_the_trade_still_watched
         .expect("open database");
     sqlx::query(
         "INSERT INTO orders (tag, seq, symbol, purpose, side, quantity, status, created_at, updated_at)
-         VALUES ('KB000000000099', 99, 'GAIL', 'exit', 'SELL', 1, 'PENDING', 'x', 'x')",
+         VALUES ('KB0000099', 99, 'GAIL', 'exit', 'SELL', 1, 'PENDING', 'x', 'x')",
     )
     .execute(&mut db)
     .await
@@ -122,7 +122,7 @@ async fn an_order_left_pending_by_a_crash_is_settled_and_the_trade_still_watched
         .connect()
         .await
         .expect("open database");
-    let row = sqlx::query("SELECT status FROM orders WHERE tag = 'KB000000000099'")
+    let row = sqlx::query("SELECT status FROM orders WHERE tag = 'KB0000099'")
         .fetch_one(&mut db)
         .await
         .expect("order row");
