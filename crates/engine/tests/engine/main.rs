@@ -1,5 +1,6 @@
 //! The engine's integration tests: one binary, one module per behaviour.
 
+mod golden;
 mod helpers;
 mod lifecycle;
 mod recovery;

@@ -118,3 +118,48 @@ async fn paper_slippage_fills_buys_higher() {
     assert_eq!(trade.price_entry, p("106.106"));
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_close_below_support_enters_short_and_the_short_target_exits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    for (h, l, c) in SETUP {
+        engine
+            .candle(sym("BPCL"), candle(h, l, c))
+            .await
+            .expect("candle");
+    }
+    // Window 2..6 keeps support 95 (resistance 103); the close of 94 breaks below.
+    let report = engine
+        .candle(sym("BPCL"), candle("100", "93", "94"))
+        .await
+        .expect("candle");
+    assert_eq!(report.breakout, Some(Direction::Short));
+    let Some(EntryOutcome::Filled { trade, order }) = &report.entry else {
+        panic!("expected a filled short entry, got {:?}", report.entry);
+    };
+    assert_eq!(order.side, kitebreak_engine::Side::Sell);
+    assert_eq!(
+        (trade.price_target, trade.price_stop),
+        (p("91.18"), p("94.94"))
+    );
+    assert!(
+        engine
+            .price(sym("BPCL"), p("91.19"))
+            .await
+            .expect("price")
+            .exit
+            .is_none()
+    );
+    let hit = engine.price(sym("BPCL"), p("91.18")).await.expect("price");
+    let Some(ExitOutcome::Closed { closed, order }) = hit.exit else {
+        panic!(
+            "expected the short target to close the trade, got {:?}",
+            hit.exit
+        );
+    };
+    assert_eq!(order.side, kitebreak_engine::Side::Buy);
+    assert_eq!(closed.exit_reason, ExitReason::Profit);
+    assert_eq!(closed.pnl.to_string(), "2.82");
+    engine.shutdown().await;
+}
