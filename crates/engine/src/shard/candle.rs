@@ -1,9 +1,12 @@
 //! Candles and price observations for one symbol, in the strategy's order of work.
 
-use kitebreak_price::Price;
-use kitebreak_strategy::{AwaitBroker, EntryEvent, ExitEvent, Strategy};
+use std::sync::Arc;
 
-use super::{Book, Shard, orders};
+use kitebreak_price::Price;
+use kitebreak_strategy::{AwaitBroker, Detection, Direction, EntryEvent, ExitEvent, Strategy};
+
+use super::{Book, Context, Shard, orders};
+use crate::broker::MarketOrder;
 use crate::report::{CandleInput, CandleReport, ExitOutcome, PriceReport};
 use crate::store::{CandleRow, WriteOp};
 use crate::{EngineError, Symbol};
@@ -20,7 +23,7 @@ impl Shard {
         symbol: Symbol,
         input: CandleInput,
     ) -> Result<CandleReport, EngineError> {
-        let ctx = std::sync::Arc::clone(&self.ctx);
+        let ctx = Arc::clone(&self.ctx);
         let is_new = !self.books.contains_key(&symbol);
         let book = self
             .books
@@ -39,38 +42,8 @@ impl Shard {
             _ => None,
         };
         let snapshot = book.clone();
-        let mut events = book.strategy.on_candle(&input.candle, &mut AwaitBroker);
-        if let Some(ExitEvent::Signalled(_)) = events.exit.take() {
-            // The exit above was rejected and the strategy signalled again on the same
-            // close; one attempt per observation is enough, the next price retries.
-            let _ = book.strategy.exit_failed();
-        }
-        let seq = book.next_seq;
-        book.next_seq += 1;
-        let keep_from = book.next_seq - book.keep();
-        book.remember(seq, input.time, keep_from);
-        let mut writes = vec![
-            book.row(&symbol),
-            WriteOp::Candle(CandleRow {
-                symbol: symbol.clone(),
-                seq,
-                time: input.time,
-                open: input.open,
-                candle: input.candle,
-                volume: input.volume.map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
-                keep_from,
-            }),
-        ];
-        let mut breakout = None;
-        let mut entry_order = None;
-        if let Some(EntryEvent::Signalled(signal)) = events.entry {
-            breakout = Some(signal.direction);
-            let quantity = input.quantity.unwrap_or(signal.quantity);
-            let (order, intent) = orders::entry_intent(&ctx, &symbol, &signal, quantity);
-            writes.extend(intent);
-            entry_order = Some(order);
-        }
-        if let Err(error) = ctx.store.commit(writes).await {
+        let applied = apply(&ctx, &symbol, book, &input);
+        if let Err(error) = ctx.store.commit(applied.writes).await {
             // Nothing of this candle is durable, so nothing of it may stay in memory.
             *book = snapshot;
             if is_new {
@@ -78,12 +51,12 @@ impl Shard {
             }
             return Err(error);
         }
-        let entry = match entry_order {
+        let entry = match applied.order {
             Some(order) => Some(orders::enter(&ctx, &symbol, book, order).await?),
             None => None,
         };
-        let mut done = report(&symbol, book, Some(events.detection), exit, false);
-        done.breakout = breakout;
+        let mut done = report(&symbol, book, Some(applied.detection), exit, false);
+        done.breakout = applied.breakout;
         done.entry = entry;
         Ok(done)
     }
@@ -126,10 +99,60 @@ impl Shard {
     }
 }
 
+/// What appending one candle did, before anything is committed.
+struct Applied {
+    /// The symbol row, the candle row and (on a breakout) the entry's intent.
+    writes: Vec<WriteOp>,
+    detection: Detection,
+    breakout: Option<Direction>,
+    /// The entry order to send once the writes are durable.
+    order: Option<MarketOrder>,
+}
+
+/// Steps 2 and 3 of a candle: append, detect, check for a breakout.
+fn apply(ctx: &Context, symbol: &Symbol, book: &mut Book, input: &CandleInput) -> Applied {
+    let mut events = book.strategy.on_candle(&input.candle, &mut AwaitBroker);
+    if let Some(ExitEvent::Signalled(_)) = events.exit.take() {
+        // The exit on this close was rejected and the strategy signalled again; one
+        // attempt per observation is enough, the next price retries.
+        let _ = book.strategy.exit_failed();
+    }
+    let seq = book.next_seq;
+    book.next_seq += 1;
+    let keep_from = book.next_seq - book.keep();
+    book.remember(seq, input.time, keep_from);
+    let mut writes = vec![
+        book.row(symbol),
+        WriteOp::Candle(CandleRow {
+            symbol: symbol.clone(),
+            seq,
+            time: input.time,
+            open: input.open,
+            candle: input.candle,
+            volume: input.volume.map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+            keep_from,
+        }),
+    ];
+    let (mut breakout, mut order) = (None, None);
+    if let Some(EntryEvent::Signalled(signal)) = events.entry {
+        let quantity = input.quantity.unwrap_or(signal.quantity);
+        let (entry, intent) = orders::entry_intent(ctx, symbol, &signal, quantity);
+        writes.extend(intent);
+        breakout = Some(signal.direction);
+        order = Some(entry);
+    }
+    Applied {
+        writes,
+        detection: events.detection,
+        breakout,
+        order,
+    }
+}
+
 fn report(
     symbol: &Symbol,
     book: &Book,
-    detection: Option<kitebreak_strategy::Detection>,
+    detection: Option<Detection>,
     exit: Option<ExitOutcome>,
     duplicate: bool,
 ) -> CandleReport {

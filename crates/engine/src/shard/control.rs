@@ -12,6 +12,7 @@ use crate::{EngineError, Symbol};
 impl Shard {
     /// A manual buy or sell, passed to the broker as the original did: it does not
     /// open a strategy-managed trade (no target, no stop) and creates no strategy.
+    #[tracing::instrument(skip(self), fields(%symbol))]
     pub(super) async fn manual_order(
         &mut self,
         symbol: Symbol,

@@ -84,6 +84,7 @@ pub(crate) fn entry_intent(
 
 /// Sends the entry `order` whose intent is durable (the strategy is `Entering`) and
 /// records how it ended.
+#[tracing::instrument(skip_all, fields(%symbol, tag = %order.tag))]
 pub(crate) async fn enter(
     ctx: &Context,
     symbol: &Symbol,
@@ -138,6 +139,7 @@ pub(crate) async fn enter(
 }
 
 /// Exits on `signal` (the strategy is `Exiting`).
+#[tracing::instrument(skip_all, fields(%symbol, reason = %signal.reason))]
 pub(crate) async fn exit(
     ctx: &Context,
     symbol: &Symbol,
