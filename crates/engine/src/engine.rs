@@ -194,6 +194,11 @@ impl Engine {
             .await
     }
 
+    /// How well the store's group commit is batching.
+    pub fn commit_stats(&self) -> crate::CommitStats {
+        self.inner.store.commit_stats()
+    }
+
     /// The broker the engine trades through.
     pub fn broker(&self) -> &Arc<dyn Broker> {
         &self.inner.broker

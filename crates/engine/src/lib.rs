@@ -70,5 +70,5 @@ pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,
     SymbolStatus,
 };
-pub use store::{ClosedTradeRecord, Store, TradeFilter};
+pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};
 pub use symbol::Symbol;

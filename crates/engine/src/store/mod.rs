@@ -13,6 +13,7 @@ mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::ConnectOptions;
@@ -36,6 +37,16 @@ const QUEUE: usize = 1024;
 pub struct Store {
     pool: SqlitePool,
     writer: mpsc::Sender<writer::Job>,
+    stats: Arc<writer::Stats>,
+}
+
+/// How well group commit is batching: jobs acknowledged per transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommitStats {
+    /// Transactions committed (or attempted).
+    pub transactions: u64,
+    /// Jobs (one per state change) they carried.
+    pub jobs: u64,
 }
 
 impl Store {
@@ -58,10 +69,12 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(writer::run(connection, receiver));
+        let stats = Arc::new(writer::Stats::default());
+        tokio::spawn(writer::run(connection, receiver, Arc::clone(&stats)));
         Ok(Store {
             pool,
             writer: sender,
+            stats,
         })
     }
 
@@ -84,7 +97,44 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Transactions and jobs committed since the store was opened.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.stats.snapshot()
+    }
+
     fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn concurrent_writes_share_one_transaction() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db")).await.expect("open");
+        let mut writers = tokio::task::JoinSet::new();
+        for n in 0..20 {
+            let store = store.clone();
+            writers.spawn(async move {
+                let detail = serde_json::json!({ "n": n });
+                let op = WriteOp::Event {
+                    symbol: None,
+                    kind: "test",
+                    detail,
+                };
+                store.commit(vec![op]).await
+            });
+        }
+        while let Some(done) = writers.join_next().await {
+            done.expect("task").expect("committed");
+        }
+        let stats = store.commit_stats();
+        assert_eq!(stats.jobs, 20);
+        // On one thread all twenty are queued before the writer first runs.
+        assert!(stats.transactions < 5, "no batching: {stats:?}");
+        store.close().await;
     }
 }

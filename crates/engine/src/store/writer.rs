@@ -8,6 +8,7 @@
 //! in the batch still commit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
@@ -32,8 +33,28 @@ pub(super) enum Job {
 
 type Ack = oneshot::Sender<Result<(), EngineError>>;
 
+/// Counters for [`super::CommitStats`].
+#[derive(Debug, Default)]
+pub(super) struct Stats {
+    transactions: AtomicU64,
+    jobs: AtomicU64,
+}
+
+impl Stats {
+    pub(super) fn snapshot(&self) -> super::CommitStats {
+        super::CommitStats {
+            transactions: self.transactions.load(Ordering::Relaxed),
+            jobs: self.jobs.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Runs until every sender is gone or a stop is asked for.
-pub(super) async fn run(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
+pub(super) async fn run(
+    mut connection: SqliteConnection,
+    mut jobs: mpsc::Receiver<Job>,
+    stats: Arc<Stats>,
+) {
     let mut stop = None;
     while stop.is_none() {
         let Some(first) = jobs.recv().await else {
@@ -53,6 +74,8 @@ pub(super) async fn run(mut connection: SqliteConnection, mut jobs: mpsc::Receiv
             }
         }
         if !batch.is_empty() {
+            stats.transactions.fetch_add(1, Ordering::Relaxed);
+            stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
             commit_batch(&mut connection, batch).await;
         }
     }

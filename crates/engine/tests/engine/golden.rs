@@ -66,6 +66,15 @@ async fn the_engine_reproduces_every_golden_file_with_paper_fills() {
             .unwrap_or_else(|difference| panic!("{difference}"));
     }
     assert!(candles > 4_000, "only {candles} candles checked");
+    let stats = engine.commit_stats();
+    assert!(
+        stats.jobs >= candles as u64,
+        "every candle is committed: {stats:?}"
+    );
+    eprintln!(
+        "group commit: {} jobs in {} transactions",
+        stats.jobs, stats.transactions
+    );
     engine.shutdown().await;
 }
 
