@@ -11,25 +11,59 @@ use kitebreak_engine::{
 use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{Candle, Relevel, StrategyParams};
 
-/// A paper broker that can be told to reject every order.
+/// A paper broker for tests: it can be told to reject every order, and with an
+/// audit database it records, for every order it receives, the order's status in
+/// that database at that moment (to prove the intent was durable before sending).
 #[derive(Debug, Default)]
-pub struct SwitchBroker {
+pub struct TestBroker {
     pub paper: PaperBroker,
     pub reject: AtomicBool,
+    pub audit: Option<std::path::PathBuf>,
+    pub seen: std::sync::Mutex<Vec<(String, String)>>,
 }
 
-impl SwitchBroker {
+impl TestBroker {
+    pub fn auditing(database: std::path::PathBuf) -> TestBroker {
+        TestBroker {
+            audit: Some(database),
+            ..TestBroker::default()
+        }
+    }
+
     pub fn rejecting(&self, on: bool) {
         self.reject.store(on, Ordering::SeqCst);
     }
+
+    async fn status_in(database: &Path, tag: &str) -> String {
+        use sqlx::{ConnectOptions, Row};
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(database)
+            .read_only(true);
+        let mut db = options.connect().await.expect("open database");
+        let row = sqlx::query("SELECT status FROM orders WHERE tag = ?")
+            .bind(tag)
+            .fetch_optional(&mut db)
+            .await
+            .expect("query");
+        row.map_or("MISSING".into(), |r| r.get("status"))
+    }
 }
 
-impl Broker for SwitchBroker {
+impl Broker for TestBroker {
     fn name(&self) -> &'static str {
-        "switch"
+        "test"
     }
     fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
-        self.paper.place_market(order)
+        Box::pin(async move {
+            if let Some(database) = &self.audit {
+                let status = Self::status_in(database, &order.tag).await;
+                self.seen
+                    .lock()
+                    .expect("lock")
+                    .push((order.tag.clone(), status));
+            }
+            self.paper.place_market(order).await
+        })
     }
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
         if self.reject.load(Ordering::SeqCst) {
@@ -116,71 +150,4 @@ pub async fn enter_long(engine: &Engine, symbol: &str) {
         .candle(sym(symbol), candle(h, l, c))
         .await
         .expect("breakout");
-}
-
-/// A paper broker that checks, at every order it receives, that the order's tag is
-/// already in the database as PENDING (the intent is durable before sending).
-#[derive(Debug)]
-pub struct AuditBroker {
-    pub paper: PaperBroker,
-    pub database: std::path::PathBuf,
-    pub seen: std::sync::Mutex<Vec<(String, String)>>,
-}
-
-impl AuditBroker {
-    pub fn new(database: std::path::PathBuf) -> AuditBroker {
-        AuditBroker {
-            paper: PaperBroker::new(0),
-            database,
-            seen: std::sync::Mutex::default(),
-        }
-    }
-
-    async fn status_of(&self, tag: &str) -> String {
-        use sqlx::{ConnectOptions, Row};
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&self.database)
-            .read_only(true);
-        let mut db = options.connect().await.expect("open database");
-        let row = sqlx::query("SELECT status FROM orders WHERE tag = ?")
-            .bind(tag)
-            .fetch_optional(&mut db)
-            .await
-            .expect("query");
-        row.map_or("MISSING".into(), |r| r.get("status"))
-    }
-}
-
-impl Broker for AuditBroker {
-    fn name(&self) -> &'static str {
-        "audit"
-    }
-    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
-        Box::pin(async move {
-            let status = self.status_of(&order.tag).await;
-            self.seen
-                .lock()
-                .expect("lock")
-                .push((order.tag.clone(), status));
-            self.paper.place_market(order).await
-        })
-    }
-    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
-        self.paper.final_status(id)
-    }
-    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
-        self.paper.ltp(symbol)
-    }
-    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
-        self.paper.ohlc(symbol)
-    }
-    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
-        self.paper.orders()
-    }
-    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
-        self.paper.positions()
-    }
-    fn observe(&self, symbol: &Symbol, price: Price) {
-        self.paper.observe(symbol, price);
-    }
 }

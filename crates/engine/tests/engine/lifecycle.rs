@@ -5,9 +5,7 @@ use std::sync::Arc;
 use kitebreak_engine::{EngineError, EntryOutcome, ExitOutcome, PaperBroker, PositionState, Side};
 use kitebreak_strategy::Relevel;
 
-use crate::helpers::{
-    AuditBroker, BREAKOUT, SETUP, SwitchBroker, candle, enter_long, p, start, sym, timed,
-};
+use crate::helpers::{BREAKOUT, SETUP, TestBroker, candle, enter_long, p, start, sym, timed};
 
 #[tokio::test]
 async fn a_repeated_alert_is_acknowledged_but_not_applied_twice() {
@@ -78,7 +76,7 @@ async fn reset_is_refused_while_a_trade_is_open_unless_forced() {
 #[tokio::test]
 async fn a_rejected_entry_leaves_no_trade_and_unlocks_the_levels() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let broker = Arc::new(SwitchBroker::default());
+    let broker = Arc::new(TestBroker::default());
     let engine = start(dir.path(), broker.clone(), Relevel::Fresh).await;
     for (h, l, c) in SETUP {
         engine
@@ -107,7 +105,7 @@ async fn a_rejected_entry_leaves_no_trade_and_unlocks_the_levels() {
 #[tokio::test]
 async fn a_rejected_exit_keeps_the_trade_open_and_the_next_price_retries() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let broker = Arc::new(SwitchBroker::default());
+    let broker = Arc::new(TestBroker::default());
     let engine = start(dir.path(), broker.clone(), Relevel::Fresh).await;
     enter_long(&engine, "ONGC").await;
     broker.rejecting(true);
@@ -180,7 +178,7 @@ async fn a_manual_order_goes_to_the_broker_without_creating_a_strategy() {
 #[tokio::test]
 async fn every_order_is_recorded_with_its_tag_before_it_is_sent() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let broker = Arc::new(AuditBroker::new(dir.path().join("kitebreak.db")));
+    let broker = Arc::new(TestBroker::auditing(dir.path().join("kitebreak.db")));
     let engine = start(dir.path(), broker.clone(), Relevel::Fresh).await;
     enter_long(&engine, "NTPC").await;
     engine

@@ -11,10 +11,15 @@ use crate::body::{JsonObject, optional_str, required};
 use crate::{ApiError, AppState, render};
 
 fn data_symbol(name: &str) -> Result<Symbol, ApiError> {
-    Symbol::parse(name).map_err(|e| ApiError::BadSymbolRequest {
-        message: e.to_string(),
-        symbol: name.to_owned(),
-    })
+    Symbol::parse(name).map_err(|e| symbol_error(name, e))
+}
+
+/// The original's 400 for market data: the message and the symbol asked about.
+fn symbol_error(symbol: &str, error: impl std::fmt::Display) -> ApiError {
+    ApiError::BadSymbolRequest {
+        message: error.to_string(),
+        symbol: symbol.to_owned(),
+    }
 }
 
 /// `GET /ltp/{symbol}`.
@@ -23,16 +28,12 @@ pub async fn ltp(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let symbol = data_symbol(&name)?;
-    let price =
-        state
-            .engine
-            .broker()
-            .ltp(&symbol)
-            .await
-            .map_err(|e| ApiError::BadSymbolRequest {
-                message: e.to_string(),
-                symbol: symbol.to_string(),
-            })?;
+    let price = state
+        .engine
+        .broker()
+        .ltp(&symbol)
+        .await
+        .map_err(|e| symbol_error(symbol.as_str(), e))?;
     let key = format!("NSE:{symbol}");
     Ok(Json(json!({
         "status": "success",
@@ -48,16 +49,12 @@ pub async fn ohlc(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let symbol = data_symbol(&name)?;
-    let ohlc =
-        state
-            .engine
-            .broker()
-            .ohlc(&symbol)
-            .await
-            .map_err(|e| ApiError::BadSymbolRequest {
-                message: e.to_string(),
-                symbol: symbol.to_string(),
-            })?;
+    let ohlc = state
+        .engine
+        .broker()
+        .ohlc(&symbol)
+        .await
+        .map_err(|e| symbol_error(symbol.as_str(), e))?;
     let bar = json!({"open": ohlc.open.to_f64(), "high": ohlc.high.to_f64(),
         "low": ohlc.low.to_f64(), "close": ohlc.close.to_f64()});
     let key = format!("NSE:{symbol}");
