@@ -38,6 +38,9 @@ pub enum EngineError {
     /// A group commit failed; every write in the batch shares this cause.
     #[error("database commit failed")]
     CommitFailed(#[source] Arc<sqlx::Error>),
+    /// The database's folder could not be created.
+    #[error("cannot create the data directory")]
+    DataDir(#[source] std::io::Error),
     /// Applying the embedded migrations failed.
     #[error("database migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),

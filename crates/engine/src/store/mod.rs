@@ -50,9 +50,15 @@ pub struct CommitStats {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file, applies the embedded migrations
+    /// Opens (creating it and its folder if needed) the database file, applies the
+    /// embedded migrations
     /// and starts the writer task.
     pub async fn open(path: &Path) -> Result<Store, EngineError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(EngineError::DataDir)?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
             .create_if_missing(true)

@@ -174,3 +174,12 @@ async fn concurrent_candles_on_many_symbols_are_all_durable() {
     );
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_data_directory_is_created_when_missing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let nested = dir.path().join("data").join("paper");
+    let engine = start(&nested, Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    engine.shutdown().await;
+    assert!(nested.join("kitebreak.db").exists());
+}
