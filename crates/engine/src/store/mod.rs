@@ -51,8 +51,7 @@ pub struct CommitStats {
 
 impl Store {
     /// Opens (creating it and its folder if needed) the database file, applies the
-    /// embedded migrations
-    /// and starts the writer task.
+    /// embedded migrations and starts the writer task.
     pub async fn open(path: &Path) -> Result<Store, EngineError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir)
