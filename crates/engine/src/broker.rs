@@ -1,0 +1,156 @@
+//! The [`Broker`] trait: the engine's only way to place orders and read prices.
+//!
+//! Deliberately small: place a market order under a unique tag, learn its final
+//! status, read a last traded price, and list orders and positions for the account
+//! endpoints. The paper broker implements it today; a Kite broker will later. The
+//! engine holds an `Arc<dyn Broker>`, so futures are boxed by hand (async fns in
+//! traits are not object safe).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use jiff::Timestamp;
+use kitebreak_price::{Price, Quantity};
+
+use crate::Symbol;
+
+/// A boxed, sendable future, as the trait's methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Side {
+    /// Buy: a long entry, or the exit of a short.
+    #[serde(rename = "BUY")]
+    Buy,
+    /// Sell: a short entry, or the exit of a long.
+    #[serde(rename = "SELL")]
+    Sell,
+}
+
+impl Side {
+    /// Kite's spelling: `BUY` or `SELL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+}
+
+/// A market order as the engine asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketOrder {
+    /// Unique per order, at most 20 characters (Kite's limit): found again after a
+    /// timeout or crash by searching the order book, so nothing is sent twice.
+    pub tag: String,
+    /// What to trade.
+    pub symbol: Symbol,
+    /// Buy or sell.
+    pub side: Side,
+    /// How many units.
+    pub quantity: Quantity,
+}
+
+impl MarketOrder {
+    /// The longest tag Kite accepts.
+    pub const TAG_MAX: usize = 20;
+}
+
+/// The broker's order id.
+pub type OrderId = String;
+
+/// Where an order ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Filled completely.
+    Complete {
+        /// Average fill price.
+        average_price: Price,
+        /// Units filled.
+        filled_quantity: Quantity,
+        /// When it filled.
+        time: Timestamp,
+    },
+    /// Refused; nothing filled.
+    Rejected {
+        /// The broker's reason.
+        reason: String,
+    },
+}
+
+/// One order as the broker's order book shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderReport {
+    /// The broker's id.
+    pub order_id: OrderId,
+    /// The order as asked.
+    pub order: MarketOrder,
+    /// Its final status.
+    pub status: OrderStatus,
+}
+
+/// A net position in one symbol as the broker sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionReport {
+    /// The instrument.
+    pub symbol: Symbol,
+    /// Units bought today.
+    pub buy_quantity: u64,
+    /// Units sold today.
+    pub sell_quantity: u64,
+    /// The latest known price, if any.
+    pub last_price: Option<Price>,
+}
+
+/// Open, high, low and last price of the session as the broker knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ohlc {
+    /// First price of the session.
+    pub open: Price,
+    /// Highest price.
+    pub high: Price,
+    /// Lowest price.
+    pub low: Price,
+    /// Latest price.
+    pub close: Price,
+}
+
+/// Why a broker call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// No such order id in the book.
+    #[error("unknown order id {0}")]
+    UnknownOrder(OrderId),
+    /// No price is known for the symbol.
+    #[error("no price known for {0}")]
+    NoPrice(Symbol),
+}
+
+/// Everything the engine needs from a broker.
+pub trait Broker: Send + Sync + 'static {
+    /// A short name for logs and the health endpoint (`paper`, `kite`).
+    fn name(&self) -> &'static str;
+
+    /// Places a market order; the id is returned once the broker accepted it.
+    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>>;
+
+    /// Waits for the order's final status (COMPLETE or REJECTED).
+    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>>;
+
+    /// The last traded price of `symbol`.
+    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>>;
+
+    /// The session's open, high, low and latest price of `symbol`.
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>>;
+
+    /// Today's orders, oldest first.
+    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>>;
+
+    /// Today's net positions.
+    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>>;
+
+    /// A price the engine observed (a candle close, a fed price). The paper broker
+    /// fills at it; a live broker has its own feed and ignores it.
+    fn observe(&self, _symbol: &Symbol, _price: Price) {}
+}

@@ -1,0 +1,241 @@
+//! [`Engine`]: the handle the HTTP layer (and tests) talk to.
+//!
+//! It routes each command to the shard that owns the symbol and waits for the reply;
+//! the shard replies only after the state change is committed.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use kitebreak_price::{Price, Quantity};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::broker::{Broker, Side};
+use crate::report::{
+    CandleInput, CandleReport, ExitOutcome, OrderRecord, PriceReport, SymbolStatus,
+};
+use crate::shard::{Book, Command, Context, Reply, Shard};
+use crate::store::{ClosedTradeRecord, Store, TradeFilter, WriteOp};
+use crate::{EngineConfig, EngineError, Symbol};
+
+/// Commands a shard queues before callers wait.
+const SHARD_QUEUE: usize = 1024;
+
+/// A running engine. Cheap to clone; every clone talks to the same shards.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shards: Vec<mpsc::Sender<Command>>,
+    store: Store,
+    broker: Arc<dyn Broker>,
+    monitoring: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("shards", &self.inner.shards.len())
+            .field("broker", &self.inner.broker.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the database, rebuilds every symbol from it and starts the shards.
+    /// Monitoring starts on: restored open trades are watched at once.
+    pub async fn start(
+        config: EngineConfig,
+        broker: Arc<dyn Broker>,
+    ) -> Result<Engine, EngineError> {
+        let store = Store::open(&config.database).await?;
+        let books = crate::recovery::recover(&store, &config, broker.as_ref()).await?;
+        let order_seq = Arc::new(AtomicI64::new(store.last_order_seq().await?));
+        let monitoring = Arc::new(AtomicBool::new(true));
+        let shard_count = config.shards.max(1);
+        let ctx = Arc::new(Context {
+            store: store.clone(),
+            broker: Arc::clone(&broker),
+            config: Arc::new(config),
+            monitoring: Arc::clone(&monitoring),
+            order_seq,
+        });
+        let mut per_shard: Vec<HashMap<Symbol, Book>> =
+            (0..shard_count).map(|_| HashMap::new()).collect();
+        for (symbol, book) in books {
+            per_shard[shard_of(&symbol, shard_count)].insert(symbol, book);
+        }
+        let shards = per_shard
+            .into_iter()
+            .map(|books| {
+                let (sender, receiver) = mpsc::channel(SHARD_QUEUE);
+                tokio::spawn(Shard::new(Arc::clone(&ctx), books).run(receiver));
+                sender
+            })
+            .collect();
+        tracing::info!(
+            shards = shard_count,
+            broker = broker.name(),
+            "engine started"
+        );
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                shards,
+                store,
+                broker,
+                monitoring,
+            }),
+        })
+    }
+
+    /// Applies one candle (a repeated alert with a known time is acknowledged only).
+    pub async fn candle(
+        &self,
+        symbol: Symbol,
+        input: CandleInput,
+    ) -> Result<CandleReport, EngineError> {
+        self.ask(&symbol.clone(), |reply| {
+            Command::Candle(symbol, input, reply)
+        })
+        .await
+    }
+
+    /// A price observation: updates the paper broker, and exits an open trade that
+    /// reached its target or stop while monitoring is on.
+    pub async fn price(&self, symbol: Symbol, price: Price) -> Result<PriceReport, EngineError> {
+        self.ask(&symbol.clone(), |reply| {
+            Command::Price(symbol, price, reply)
+        })
+        .await
+    }
+
+    /// A manual market order (the strategy's default quantity when none is given).
+    pub async fn manual_order(
+        &self,
+        symbol: Symbol,
+        side: Side,
+        quantity: Option<Quantity>,
+    ) -> Result<OrderRecord, EngineError> {
+        self.ask(&symbol.clone(), |reply| {
+            Command::Manual(symbol, side, quantity, reply)
+        })
+        .await
+    }
+
+    /// Exits the symbol's open trade now, at market.
+    pub async fn exit(&self, symbol: Symbol) -> Result<ExitOutcome, EngineError> {
+        self.ask(&symbol.clone(), |reply| Command::Exit(symbol, reply))
+            .await
+    }
+
+    /// Clears a symbol's state; refused with `Conflict` while a trade is in progress
+    /// unless `force`.
+    pub async fn reset(&self, symbol: Symbol, force: bool) -> Result<(), EngineError> {
+        self.ask(&symbol.clone(), |reply| {
+            Command::Reset(symbol, force, reply)
+        })
+        .await
+    }
+
+    /// One symbol's status; `UnknownSymbol` if it was never seen.
+    pub async fn status(&self, symbol: Symbol) -> Result<SymbolStatus, EngineError> {
+        self.ask(&symbol.clone(), |reply| Command::Status(symbol, reply))
+            .await
+    }
+
+    /// Every symbol's status, sorted by symbol.
+    pub async fn statuses(&self) -> Result<Vec<SymbolStatus>, EngineError> {
+        let mut waiting = Vec::with_capacity(self.inner.shards.len());
+        for shard in &self.inner.shards {
+            let (reply, answer) = oneshot::channel();
+            shard
+                .send(Command::StatusAll(reply))
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+            waiting.push(answer);
+        }
+        let mut all = Vec::new();
+        for answer in waiting {
+            all.extend(answer.await.map_err(|_| EngineError::Stopped)??);
+        }
+        all.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        Ok(all)
+    }
+
+    /// Closed trades, newest first.
+    pub async fn closed_trades(
+        &self,
+        filter: &TradeFilter,
+    ) -> Result<Vec<ClosedTradeRecord>, EngineError> {
+        self.inner.store.closed_trades(filter).await
+    }
+
+    /// Whether price observations trigger automatic exits.
+    pub fn monitoring(&self) -> bool {
+        self.inner.monitoring.load(Ordering::Relaxed)
+    }
+
+    /// Turns automatic exits on price observations on or off (recorded in the event
+    /// log). Candles are unaffected: their closes are still checked, as the original's
+    /// webhook did whatever its monitor thread was doing.
+    pub async fn set_monitoring(&self, on: bool) -> Result<(), EngineError> {
+        let was = self.inner.monitoring.swap(on, Ordering::Relaxed);
+        let detail = serde_json::json!({"active": on, "was": was});
+        self.inner
+            .store
+            .commit(vec![WriteOp::Event {
+                symbol: None,
+                kind: "monitoring",
+                detail,
+            }])
+            .await
+    }
+
+    /// How well the store's group commit is batching.
+    pub fn commit_stats(&self) -> crate::CommitStats {
+        self.inner.store.commit_stats()
+    }
+
+    /// The broker the engine trades through.
+    pub fn broker(&self) -> &Arc<dyn Broker> {
+        &self.inner.broker
+    }
+
+    /// Stops the shards after the commands already queued, then flushes and closes
+    /// the database. Commands sent afterwards fail with `Stopped`.
+    pub async fn shutdown(&self) {
+        for shard in &self.inner.shards {
+            let (ack, done) = oneshot::channel();
+            if shard.send(Command::Stop(ack)).await.is_ok() {
+                let _ = done.await;
+            }
+        }
+        self.inner.store.close().await;
+        tracing::info!("engine stopped");
+    }
+
+    async fn ask<T>(
+        &self,
+        symbol: &Symbol,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, EngineError> {
+        let shard = &self.inner.shards[shard_of(symbol, self.inner.shards.len())];
+        let (reply, answer) = oneshot::channel();
+        shard
+            .send(command(reply))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+}
+
+/// The shard that owns `symbol`: a fixed hash, so a symbol never moves.
+fn shard_of(symbol: &Symbol, shards: usize) -> usize {
+    let mut hasher = DefaultHasher::new();
+    symbol.hash(&mut hasher);
+    // The modulo keeps the value below `shards`, which is a usize.
+    (hasher.finish() % shards as u64) as usize
+}

@@ -1,0 +1,74 @@
+//! kitebreak's runtime: strategies sharded across tokio tasks, orders through a
+//! [`Broker`], and every state change committed to SQLite before it is acknowledged.
+//!
+//! # Where things are
+//! - [`Engine`] (`engine`): the handle. Each command goes to the shard owning its
+//!   symbol and waits for the shard's reply.
+//! - `shard`: tokio tasks, each owning a fixed subset of symbols (a hash of the
+//!   symbol picks the shard). A shard runs the pure `kitebreak_strategy::Strategy`
+//!   with `AwaitBroker`, so every signal goes through the order lifecycle
+//!   (`shard::orders`), and replies only after its writes are committed.
+//! - [`Store`] (`store`): SQLite in WAL mode with `synchronous=FULL`, migrations
+//!   embedded from `migrations/`. One writer task group-commits the writes of all
+//!   shards (each job in its own savepoint) and acknowledges each job after the
+//!   commit. Prices are INTEGER micro-units, P&L TEXT decimals, never REAL.
+//! - [`PaperBroker`] (`paper`): fills market orders at the last observed price
+//!   (candle closes, fed prices) with optional slippage. It is the only broker and
+//!   has no path to a live one.
+//! - `recovery`: at start every symbol is rebuilt with `Strategy::restore` from its
+//!   stored candles, levels and open trade, so open trades are watched at once;
+//!   orders left PENDING by a crash are settled as LOST (the paper book is gone).
+//!
+//! # Promises and the choices behind them
+//! - Per-symbol order: one symbol's commands run one at a time on its shard; no
+//!   lock guards any strategy. Different shards run in parallel and meet only in
+//!   the group commit.
+//! - Durable before acknowledged: a candle's state (symbol row, candle row) and an
+//!   entry's intent (order row with its tag, PENDING) commit together *before* the
+//!   order is sent; the fill and the trade commit before the reply. If a commit
+//!   fails, the shard restores its snapshot of the symbol, so memory never runs
+//!   ahead of disk for a change that was not sent to the broker.
+//! - Rejections: a rejected entry leaves no trade and unlocks the levels; a
+//!   rejected exit leaves the trade open (logged at ERROR) and the next price
+//!   observation retries.
+//! - Monitoring: the original ran a monitor thread that polled prices for open
+//!   trades; `POST /monitoring/stop` stopped that thread. Its webhook still fed each
+//!   candle to the strategy, whose candle step checks the close against the open
+//!   trade. So here, monitoring off means price observations ([`Engine::price`])
+//!   do not exit trades, while candles behave exactly as with monitoring on (levels,
+//!   entries and close-based exits). Monitoring is on at every start, because a
+//!   restored open trade must be watched.
+//! - Manual signals (`action: buy|sell`) go to the broker as plain market orders,
+//!   as the original did: they are recorded with a tag but open no managed trade.
+//! - Duplicate alerts: a candle whose time equals one of the symbol's stored
+//!   candles (the newest `max(50, lookback + 2)`) is acknowledged and not applied;
+//!   a unique index on `(symbol, time)` backs this in the database.
+//!
+//! This crate owns no HTTP and no configuration files; `kitebreak-server` and the
+//! binary do.
+
+mod broker;
+mod config;
+mod engine;
+mod error;
+mod paper;
+mod recovery;
+mod report;
+mod shard;
+mod store;
+mod symbol;
+
+pub use broker::{
+    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
+    PositionReport, Side,
+};
+pub use config::EngineConfig;
+pub use engine::Engine;
+pub use error::EngineError;
+pub use paper::PaperBroker;
+pub use report::{
+    CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,
+    SymbolStatus,
+};
+pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};
+pub use symbol::Symbol;

@@ -1,0 +1,115 @@
+//! Shards: tokio tasks that each own a fixed subset of the symbols.
+//!
+//! A symbol always lands on the same shard (hash of the symbol), and a shard handles
+//! its commands one at a time, so each symbol's events are applied strictly in order
+//! with no lock on any `Strategy`. Symbols on different shards proceed in parallel;
+//! their writes meet again only in the store's group commit.
+//!
+//! A shard awaits the store and the broker inline. That keeps per-symbol ordering
+//! trivially right; the cost is that a slow commit delays the other symbols of the
+//! same shard, which more shards dilute.
+
+mod book;
+mod candle;
+mod control;
+mod orders;
+mod send;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64};
+
+use kitebreak_price::{Price, Quantity};
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) use book::Book;
+
+use crate::broker::{Broker, Side};
+use crate::report::{CandleInput, CandleReport, OrderRecord, PriceReport, SymbolStatus};
+use crate::store::Store;
+use crate::{EngineConfig, EngineError, Symbol};
+
+/// Where a command's answer goes.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// What a shard can be asked to do.
+pub(crate) enum Command {
+    Candle(Symbol, CandleInput, Reply<CandleReport>),
+    Price(Symbol, Price, Reply<PriceReport>),
+    Manual(Symbol, Side, Option<Quantity>, Reply<OrderRecord>),
+    Exit(Symbol, Reply<crate::report::ExitOutcome>),
+    Reset(Symbol, bool, Reply<()>),
+    Status(Symbol, Reply<SymbolStatus>),
+    StatusAll(Reply<Vec<SymbolStatus>>),
+    Stop(oneshot::Sender<()>),
+}
+
+/// What every shard shares: the store, the broker and the engine-wide switches.
+pub(crate) struct Context {
+    pub store: Store,
+    pub broker: Arc<dyn Broker>,
+    pub config: Arc<EngineConfig>,
+    /// When false, price observations do not trigger exits (see `Engine::set_monitoring`).
+    pub monitoring: Arc<AtomicBool>,
+    /// The last order sequence number used; tags are made from it.
+    pub order_seq: Arc<AtomicI64>,
+}
+
+/// One shard's state: its symbols.
+pub(crate) struct Shard {
+    ctx: Arc<Context>,
+    books: HashMap<Symbol, Book>,
+}
+
+impl Shard {
+    pub(crate) fn new(ctx: Arc<Context>, books: HashMap<Symbol, Book>) -> Shard {
+        Shard { ctx, books }
+    }
+
+    /// Handles commands until told to stop or every sender is gone.
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(command) = commands.recv().await {
+            if let Command::Stop(ack) = command {
+                let _ = ack.send(());
+                return;
+            }
+            self.handle(command).await;
+        }
+    }
+
+    /// One command, start to finish (the single step a test can call directly).
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Candle(symbol, input, reply) => {
+                let _ = reply.send(self.on_candle(symbol, input).await);
+            }
+            Command::Price(symbol, price, reply) => {
+                let _ = reply.send(self.on_price(symbol, price).await);
+            }
+            Command::Manual(symbol, side, quantity, reply) => {
+                let _ = reply.send(self.manual_order(symbol, side, quantity).await);
+            }
+            Command::Exit(symbol, reply) => {
+                let _ = reply.send(self.exit_now(&symbol).await);
+            }
+            Command::Reset(symbol, force, reply) => {
+                let _ = reply.send(self.reset(&symbol, force).await);
+            }
+            Command::Status(symbol, reply) => {
+                let status = self
+                    .books
+                    .get(&symbol)
+                    .map(|book| book.status(&symbol))
+                    .ok_or(EngineError::UnknownSymbol(symbol));
+                let _ = reply.send(status);
+            }
+            Command::StatusAll(reply) => {
+                let all = self.books.iter().map(|(s, b)| b.status(s)).collect();
+                let _ = reply.send(Ok(all));
+            }
+            Command::Stop(ack) => {
+                let _ = ack.send(());
+            }
+        }
+    }
+}

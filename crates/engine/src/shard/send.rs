@@ -1,0 +1,128 @@
+//! Talking to the broker: tags, intent rows, sending, and final rows.
+//!
+//! Tags are `KB` plus the order's sequence number in base 36, upper case: unique
+//! (the sequence continues from the highest one stored), alphanumeric, and at most
+//! 15 characters for any `i64`, inside Kite's 20.
+
+use std::sync::atomic::Ordering;
+
+use kitebreak_price::{Price, Quantity};
+
+use super::Context;
+use crate::Symbol;
+use crate::broker::{MarketOrder, OrderStatus, Side};
+use crate::report::OrderRecord;
+use crate::store::{OrderFinal, OrderRow, WriteOp};
+
+/// The tag of order number `seq`.
+pub(crate) fn tag(seq: i64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut value = seq.unsigned_abs();
+    let mut digits = Vec::new();
+    while value > 0 || digits.len() < 6 {
+        // The remainder is below 36, so the index is in range.
+        digits.push(DIGITS[(value % 36) as usize]);
+        value /= 36;
+    }
+    digits.reverse();
+    format!("KB{}", String::from_utf8_lossy(&digits))
+}
+
+impl Context {
+    /// A new order with a fresh tag, and its intent row.
+    pub(crate) fn new_order(
+        &self,
+        symbol: &Symbol,
+        purpose: &'static str,
+        side: Side,
+        quantity: Quantity,
+        signal_price: Option<Price>,
+    ) -> (MarketOrder, WriteOp) {
+        let seq = self.order_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let tag = tag(seq);
+        let order = MarketOrder {
+            tag: tag.clone(),
+            symbol: symbol.clone(),
+            side,
+            quantity,
+        };
+        let row = OrderRow {
+            tag,
+            seq,
+            symbol: symbol.clone(),
+            purpose,
+            side,
+            quantity,
+            signal_price,
+        };
+        (order, WriteOp::OrderIntent(row))
+    }
+
+    /// Sends an order whose intent is already durable and waits for its final status.
+    pub(crate) async fn send(&self, order: MarketOrder) -> OrderRecord {
+        let id = self.broker.place_market(order.clone()).await;
+        let (order_id, status) = match id {
+            Ok(id) => {
+                let status = self.broker.final_status(&id).await;
+                let status = status.unwrap_or_else(|error| OrderStatus::Rejected {
+                    reason: error.to_string(),
+                });
+                (Some(id), status)
+            }
+            Err(error) => (
+                None,
+                OrderStatus::Rejected {
+                    reason: error.to_string(),
+                },
+            ),
+        };
+        OrderRecord {
+            tag: order.tag,
+            order_id,
+            symbol: order.symbol,
+            side: order.side,
+            quantity: order.quantity,
+            status,
+        }
+    }
+}
+
+/// The final row of a sent order.
+pub(crate) fn final_row(record: &OrderRecord) -> WriteOp {
+    let (status, average_price, filled_quantity, reason) = match &record.status {
+        OrderStatus::Complete {
+            average_price,
+            filled_quantity,
+            ..
+        } => (
+            "COMPLETE",
+            Some(*average_price),
+            Some(*filled_quantity),
+            None,
+        ),
+        OrderStatus::Rejected { reason } => ("REJECTED", None, None, Some(reason.clone())),
+    };
+    WriteOp::OrderFinal(OrderFinal {
+        tag: record.tag.clone(),
+        status,
+        broker_order_id: record.order_id.clone(),
+        average_price,
+        filled_quantity,
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_short_unique_and_alphanumeric() {
+        assert_eq!(tag(1), "KB000001");
+        assert_eq!(tag(36), "KB000010");
+        let longest = tag(i64::MAX);
+        assert!(longest.len() <= MarketOrder::TAG_MAX, "{longest}");
+        assert!(longest.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(tag(35), tag(36));
+    }
+}

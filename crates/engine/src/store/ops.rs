@@ -1,0 +1,265 @@
+//! [`WriteOp`]: one change to durable state, and how it is written.
+//!
+//! Shards describe what changed as a list of ops; the writer applies a list
+//! atomically. Ops are plain data so a shard never holds a connection.
+
+use jiff::Timestamp;
+use kitebreak_price::{Price, Quantity};
+use kitebreak_strategy::{Candle, ClosedTrade, Levels, StrategyParams, Trade};
+use sqlx::sqlite::SqliteConnection;
+
+use super::rows::{direction_text, now_text, reason_text, time_text};
+use crate::Symbol;
+use crate::broker::Side;
+
+/// A symbol's parameters, levels and history bounds.
+#[derive(Debug, Clone)]
+pub(crate) struct SymbolRow {
+    pub symbol: Symbol,
+    pub params: StrategyParams,
+    pub levels: Levels,
+    pub history_from: i64,
+    pub next_seq: i64,
+}
+
+/// One candle as received.
+#[derive(Debug, Clone)]
+pub(crate) struct CandleRow {
+    pub symbol: Symbol,
+    pub seq: i64,
+    pub time: Option<Timestamp>,
+    pub open: Option<Price>,
+    pub candle: Candle,
+    pub volume: Option<i64>,
+    /// Candles with a lower seq are pruned (only the newest are needed to restore).
+    pub keep_from: i64,
+}
+
+/// An order intent, written before the order is sent.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderRow {
+    pub tag: String,
+    pub seq: i64,
+    pub symbol: Symbol,
+    pub purpose: &'static str,
+    pub side: Side,
+    pub quantity: Quantity,
+    pub signal_price: Option<Price>,
+}
+
+/// An order's final (or lost) state.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderFinal {
+    pub tag: String,
+    pub status: &'static str,
+    pub broker_order_id: Option<String>,
+    pub average_price: Option<Price>,
+    pub filled_quantity: Option<Quantity>,
+    pub reason: Option<String>,
+}
+
+/// One change to durable state.
+#[derive(Debug, Clone)]
+pub(crate) enum WriteOp {
+    Symbol(SymbolRow),
+    Candle(CandleRow),
+    ClearCandles(Symbol),
+    OrderIntent(OrderRow),
+    OrderFinal(OrderFinal),
+    OpenTrade(Symbol, Trade),
+    DeleteOpenTrade(Symbol),
+    CloseTrade(Symbol, ClosedTrade),
+    Event {
+        symbol: Option<Symbol>,
+        kind: &'static str,
+        detail: serde_json::Value,
+    },
+}
+
+fn micros(price: Option<Price>) -> Option<i64> {
+    price.map(Price::micros)
+}
+
+impl WriteOp {
+    pub(super) async fn apply(&self, db: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        match self {
+            WriteOp::Symbol(row) => write_symbol(db, row).await,
+            WriteOp::Candle(row) => write_candle(db, row).await,
+            WriteOp::ClearCandles(symbol) => sqlx::query("DELETE FROM candles WHERE symbol = ?")
+                .bind(symbol.as_str())
+                .execute(&mut *db)
+                .await
+                .map(drop),
+            WriteOp::OrderIntent(row) => write_intent(db, row).await,
+            WriteOp::OrderFinal(row) => write_final(db, row).await,
+            WriteOp::OpenTrade(symbol, trade) => write_open_trade(db, symbol, trade).await,
+            WriteOp::DeleteOpenTrade(symbol) => delete_open_trade(db, symbol).await,
+            WriteOp::CloseTrade(symbol, closed) => {
+                delete_open_trade(db, symbol).await?;
+                write_closed_trade(db, symbol, closed).await
+            }
+            WriteOp::Event {
+                symbol,
+                kind,
+                detail,
+            } => sqlx::query("INSERT INTO events (time, symbol, kind, detail) VALUES (?, ?, ?, ?)")
+                .bind(now_text())
+                .bind(symbol.as_ref().map(|s| s.as_str().to_owned()))
+                .bind(*kind)
+                .bind(detail.to_string())
+                .execute(&mut *db)
+                .await
+                .map(drop),
+        }
+    }
+}
+
+async fn write_symbol(db: &mut SqliteConnection, row: &SymbolRow) -> Result<(), sqlx::Error> {
+    let params = &row.params;
+    sqlx::query(
+        "INSERT INTO symbols (symbol, lookback, profit_target_micros, stop_loss_micros, relevel,
+             quantity, support_micros, resistance_micros, history_from, next_seq, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (symbol) DO UPDATE SET lookback = excluded.lookback,
+             profit_target_micros = excluded.profit_target_micros,
+             stop_loss_micros = excluded.stop_loss_micros, relevel = excluded.relevel,
+             quantity = excluded.quantity, support_micros = excluded.support_micros,
+             resistance_micros = excluded.resistance_micros,
+             history_from = excluded.history_from, next_seq = excluded.next_seq,
+             updated_at = excluded.updated_at",
+    )
+    .bind(row.symbol.as_str())
+    .bind(i64::try_from(params.lookback()).unwrap_or(i64::MAX))
+    .bind(params.profit_target().micros())
+    .bind(params.stop_loss().micros())
+    .bind(params.relevel().to_string())
+    .bind(i64::from(params.quantity().get()))
+    .bind(micros(row.levels.support))
+    .bind(micros(row.levels.resistance))
+    .bind(row.history_from)
+    .bind(row.next_seq)
+    .bind(now_text())
+    .execute(&mut *db)
+    .await
+    .map(drop)
+}
+
+async fn write_candle(db: &mut SqliteConnection, row: &CandleRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO candles (symbol, seq, time, open_micros, high_micros, low_micros,
+             close_micros, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.symbol.as_str())
+    .bind(row.seq)
+    .bind(time_text(row.time))
+    .bind(micros(row.open))
+    .bind(row.candle.high.micros())
+    .bind(row.candle.low.micros())
+    .bind(row.candle.close.micros())
+    .bind(row.volume)
+    .execute(&mut *db)
+    .await?;
+    sqlx::query("DELETE FROM candles WHERE symbol = ? AND seq < ?")
+        .bind(row.symbol.as_str())
+        .bind(row.keep_from)
+        .execute(&mut *db)
+        .await
+        .map(drop)
+}
+
+async fn write_intent(db: &mut SqliteConnection, row: &OrderRow) -> Result<(), sqlx::Error> {
+    let now = now_text();
+    sqlx::query(
+        "INSERT INTO orders (tag, seq, symbol, purpose, side, quantity, signal_micros, status,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)",
+    )
+    .bind(&row.tag)
+    .bind(row.seq)
+    .bind(row.symbol.as_str())
+    .bind(row.purpose)
+    .bind(row.side.as_str())
+    .bind(i64::from(row.quantity.get()))
+    .bind(micros(row.signal_price))
+    .bind(&now)
+    .bind(&now)
+    .execute(&mut *db)
+    .await
+    .map(drop)
+}
+
+async fn write_final(db: &mut SqliteConnection, row: &OrderFinal) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET status = ?, broker_order_id = ?, average_micros = ?,
+             filled_quantity = ?, reason = ?, updated_at = ? WHERE tag = ?",
+    )
+    .bind(row.status)
+    .bind(row.broker_order_id.clone())
+    .bind(micros(row.average_price))
+    .bind(row.filled_quantity.map(|q| i64::from(q.get())))
+    .bind(row.reason.clone())
+    .bind(now_text())
+    .bind(&row.tag)
+    .execute(&mut *db)
+    .await
+    .map(drop)
+}
+
+async fn write_open_trade(
+    db: &mut SqliteConnection,
+    symbol: &Symbol,
+    trade: &Trade,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO open_trades (symbol, direction, entry_micros, target_micros,
+             stop_micros, quantity, entry_time, entry_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(symbol.as_str())
+    .bind(direction_text(trade.direction))
+    .bind(trade.price_entry.micros())
+    .bind(trade.price_target.micros())
+    .bind(trade.price_stop.micros())
+    .bind(i64::from(trade.quantity.get()))
+    .bind(time_text(trade.entry_time))
+    .bind(trade.entry_order_id.clone())
+    .execute(&mut *db)
+    .await
+    .map(drop)
+}
+
+async fn delete_open_trade(db: &mut SqliteConnection, symbol: &Symbol) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM open_trades WHERE symbol = ?")
+        .bind(symbol.as_str())
+        .execute(&mut *db)
+        .await
+        .map(drop)
+}
+
+async fn write_closed_trade(
+    db: &mut SqliteConnection,
+    symbol: &Symbol,
+    closed: &ClosedTrade,
+) -> Result<(), sqlx::Error> {
+    let trade = &closed.trade;
+    sqlx::query(
+        "INSERT INTO closed_trades (symbol, direction, entry_micros, exit_micros, target_micros,
+             stop_micros, quantity, entry_time, exit_time, exit_reason, pnl, pnl_percent,
+             entry_order_id, exit_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(symbol.as_str())
+    .bind(direction_text(trade.direction))
+    .bind(trade.price_entry.micros())
+    .bind(closed.price_exit.micros())
+    .bind(trade.price_target.micros())
+    .bind(trade.price_stop.micros())
+    .bind(i64::from(trade.quantity.get()))
+    .bind(time_text(trade.entry_time))
+    .bind(time_text(closed.exit_time))
+    .bind(reason_text(closed.exit_reason))
+    .bind(closed.pnl.to_string())
+    .bind(closed.pnl_percent.to_string())
+    .bind(trade.entry_order_id.clone())
+    .bind(closed.exit_order_id.clone())
+    .execute(&mut *db)
+    .await
+    .map(drop)
+}

@@ -1,0 +1,153 @@
+//! Shared set-up: an engine on a fresh temporary database, candles and prices.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kitebreak_engine::{
+    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, MarketOrder, Ohlc, OrderId,
+    OrderReport, OrderStatus, PaperBroker, PositionReport, Symbol,
+};
+use kitebreak_price::{Price, Quantity, Ratio};
+use kitebreak_strategy::{Candle, Relevel, StrategyParams};
+
+/// A paper broker for tests: it can be told to reject every order, and with an
+/// audit database it records, for every order it receives, the order's status in
+/// that database at that moment (to prove the intent was durable before sending).
+#[derive(Debug, Default)]
+pub struct TestBroker {
+    pub paper: PaperBroker,
+    pub reject: AtomicBool,
+    pub audit: Option<std::path::PathBuf>,
+    pub seen: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl TestBroker {
+    pub fn auditing(database: std::path::PathBuf) -> TestBroker {
+        TestBroker {
+            audit: Some(database),
+            ..TestBroker::default()
+        }
+    }
+
+    pub fn rejecting(&self, on: bool) {
+        self.reject.store(on, Ordering::SeqCst);
+    }
+
+    async fn status_in(database: &Path, tag: &str) -> String {
+        use sqlx::{ConnectOptions, Row};
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(database)
+            .read_only(true);
+        let mut db = options.connect().await.expect("open database");
+        let row = sqlx::query("SELECT status FROM orders WHERE tag = ?")
+            .bind(tag)
+            .fetch_optional(&mut db)
+            .await
+            .expect("query");
+        row.map_or("MISSING".into(), |r| r.get("status"))
+    }
+}
+
+impl Broker for TestBroker {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        Box::pin(async move {
+            if let Some(database) = &self.audit {
+                let status = Self::status_in(database, &order.tag).await;
+                self.seen
+                    .lock()
+                    .expect("lock")
+                    .push((order.tag.clone(), status));
+            }
+            self.paper.place_market(order).await
+        })
+    }
+    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        if self.reject.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                Ok(OrderStatus::Rejected {
+                    reason: "RMS: margin exceeds".into(),
+                })
+            });
+        }
+        self.paper.final_status(id)
+    }
+    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
+        self.paper.ltp(symbol)
+    }
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+        self.paper.ohlc(symbol)
+    }
+    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
+        self.paper.orders()
+    }
+    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+        self.paper.positions()
+    }
+    fn observe(&self, symbol: &Symbol, price: Price) {
+        self.paper.observe(symbol, price);
+    }
+}
+
+/// Lookback 3 (a window of 5 candles), target 3%, stop 1%, `relevel` as given.
+pub fn params(relevel: Relevel) -> StrategyParams {
+    let ratio = |t: &str| t.parse::<Ratio>().expect("ratio");
+    StrategyParams::new(3, ratio("0.03"), ratio("0.01"), relevel, Quantity::ONE).expect("params")
+}
+
+pub async fn start(dir: &Path, broker: Arc<dyn Broker>, relevel: Relevel) -> Engine {
+    let mut config = EngineConfig::new(dir.join("kitebreak.db"));
+    config.shards = 3;
+    config.strategy = params(relevel);
+    Engine::start(config, broker).await.expect("engine starts")
+}
+
+pub fn p(text: &str) -> Price {
+    text.parse().expect("price")
+}
+
+pub fn sym(text: &str) -> Symbol {
+    Symbol::parse(text).expect("symbol")
+}
+
+pub fn candle(high: &str, low: &str, close: &str) -> CandleInput {
+    let candle = Candle::new(p(high), p(low), p(close)).expect("consistent candle");
+    CandleInput::new(candle, None, None, None, None).expect("valid input")
+}
+
+pub fn timed(high: &str, low: &str, close: &str, time: &str) -> CandleInput {
+    let mut input = candle(high, low, close);
+    input.time = Some(time.parse().expect("timestamp"));
+    input
+}
+
+/// Five candles that leave support 95 and resistance 105 (lookback 3).
+pub const SETUP: [(&str, &str, &str); 5] = [
+    ("101", "99", "100"),
+    ("105", "100", "102"),
+    ("102", "95", "98"),
+    ("103", "97", "100"),
+    ("102", "98", "100"),
+];
+
+/// The candle after [`SETUP`]: detection moves resistance to 103, and the close of 106
+/// breaks out long (target 109.18, stop 104.94).
+pub const BREAKOUT: (&str, &str, &str) = ("107", "101", "106");
+
+/// Feeds the setup and the breakout; the symbol ends long at 106.
+pub async fn enter_long(engine: &Engine, symbol: &str) {
+    for (h, l, c) in SETUP {
+        engine
+            .candle(sym(symbol), candle(h, l, c))
+            .await
+            .expect("candle");
+    }
+    let (h, l, c) = BREAKOUT;
+    engine
+        .candle(sym(symbol), candle(h, l, c))
+        .await
+        .expect("breakout");
+}

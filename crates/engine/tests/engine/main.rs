@@ -1,0 +1,8 @@
+//! The engine's integration tests: one binary, one module per behaviour.
+
+mod golden;
+mod helpers;
+mod lifecycle;
+mod recovery;
+mod scenario;
+mod store;

@@ -1,0 +1,126 @@
+//! kitebreak's HTTP API: every endpoint of the original service (see
+//! `spec/original-api.md`) over the engine, with JSON errors, bearer-token auth on
+//! control endpoints and a passphrase on the webhook.
+//!
+//! The binary calls [`serve`]; tests build an [`App`] and drive its [`App::router`].
+//! This crate makes no trading decisions and touches no database itself.
+
+mod auth;
+mod body;
+mod config;
+mod error;
+mod render;
+mod routes;
+mod webhook;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use kitebreak_engine::{Engine, EngineError, PaperBroker};
+use tokio::net::TcpListener;
+
+pub use config::{Secret, ServerConfig};
+pub use error::ApiError;
+
+/// What the server was configured with that handlers need.
+#[derive(Debug)]
+pub struct Settings {
+    /// Webhook passphrase, if any.
+    pub webhook_secret: Option<Secret>,
+    /// Bearer token for control endpoints, if any.
+    pub api_token: Option<Secret>,
+    /// The largest body accepted.
+    pub body_limit: usize,
+}
+
+/// Handlers' shared state: the engine and the settings.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The running engine.
+    pub engine: Engine,
+    /// Secrets and limits.
+    pub settings: Arc<Settings>,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The engine could not start (database, recovery).
+    #[error("engine failed to start")]
+    Engine(#[source] EngineError),
+    /// Serving failed (the listener broke).
+    #[error("http server failed")]
+    Io(#[source] std::io::Error),
+    /// Refused: no secrets are configured and the address is not loopback.
+    #[error(
+        "refusing to listen on {0} without KITEBREAK_WEBHOOK_SECRET and KITEBREAK_API_TOKEN; \
+         configure both or listen on a loopback address"
+    )]
+    InsecureListen(std::net::SocketAddr),
+}
+
+/// A started engine with its router.
+#[derive(Debug, Clone)]
+pub struct App {
+    state: AppState,
+}
+
+impl App {
+    /// Starts a paper engine from `config` (opening and recovering its database).
+    pub async fn start(config: ServerConfig) -> Result<App, ServerError> {
+        let broker = Arc::new(PaperBroker::new(config.paper_slippage_bps));
+        let engine = Engine::start(config.engine, broker)
+            .await
+            .map_err(ServerError::Engine)?;
+        let settings = Settings {
+            webhook_secret: config.webhook_secret,
+            api_token: config.api_token,
+            body_limit: config.body_limit,
+        };
+        Ok(App {
+            state: AppState {
+                engine,
+                settings: Arc::new(settings),
+            },
+        })
+    }
+
+    /// The HTTP routes over this app's engine.
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.state.clone())
+    }
+
+    /// The engine, for callers that drive it directly (a demo feed, tests).
+    pub fn engine(&self) -> &Engine {
+        &self.state.engine
+    }
+
+    /// Stops the engine: queued commands finish and the database is flushed.
+    pub async fn shutdown(&self) {
+        self.state.engine.shutdown().await;
+    }
+}
+
+/// Runs the API on `listener` until `shutdown` resolves, then drains in-flight
+/// requests and stops the engine cleanly.
+///
+/// Without both a webhook secret and an API token, only loopback addresses are
+/// accepted (product.md §3).
+pub async fn serve(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let address = listener.local_addr().map_err(ServerError::Io)?;
+    let secured = config.webhook_secret.is_some() && config.api_token.is_some();
+    if !secured && !address.ip().is_loopback() {
+        return Err(ServerError::InsecureListen(address));
+    }
+    let app = App::start(config).await?;
+    tracing::info!(%address, "kitebreak listening");
+    let served = axum::serve(listener, app.router())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    app.shutdown().await;
+    served.map_err(ServerError::Io)
+}

@@ -1,0 +1,54 @@
+//! `GET /` and the monitoring switch.
+
+use axum::Json;
+use axum::extract::State;
+use kitebreak_engine::SymbolStatus;
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState};
+
+fn open_trades(all: &[SymbolStatus]) -> usize {
+    all.iter().filter(|s| s.trade.is_some()).count()
+}
+
+/// Health: the service is up, with its version and what it is doing.
+pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = state.engine.statuses().await?;
+    Ok(Json(json!({
+        "status": "success",
+        "message": "kitebreak is running",
+        "service": "kitebreak",
+        "version": env!("CARGO_PKG_VERSION"),
+        "broker": state.engine.broker().name(),
+        "monitoring_active": state.engine.monitoring(),
+        "active_strategies": open_trades(&all),
+        "total_strategies": all.len(),
+    })))
+}
+
+/// Whether automatic exits are on, with counts.
+pub async fn monitoring(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = state.engine.statuses().await?;
+    Ok(Json(json!({
+        "status": "success",
+        "monitoring_active": state.engine.monitoring(),
+        "active_strategies": open_trades(&all),
+        "total_strategies": all.len(),
+    })))
+}
+
+/// Resumes automatic exits on price observations.
+pub async fn start_monitoring(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    state.engine.set_monitoring(true).await?;
+    Ok(Json(
+        json!({"status": "success", "message": "Monitoring started"}),
+    ))
+}
+
+/// Pauses automatic exits on price observations (candle closes still exit).
+pub async fn stop_monitoring(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    state.engine.set_monitoring(false).await?;
+    Ok(Json(
+        json!({"status": "success", "message": "Monitoring stopped"}),
+    ))
+}

@@ -1,0 +1,109 @@
+//! Per-symbol endpoints: status, reset, exit, and the closed-trade history.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use jiff::civil::Date;
+use jiff::tz::{Offset, TimeZone};
+use kitebreak_engine::{ExitOutcome, Symbol, TradeFilter};
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState, render};
+
+fn symbol(text: &str) -> Result<Symbol, ApiError> {
+    Ok(Symbol::parse(text)?)
+}
+
+/// `GET /strategy/{symbol}`.
+pub async fn status(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let status = state.engine.status(symbol(&name)?).await?;
+    Ok(Json(
+        json!({"status": "success", "strategy_status": render::status(&status)}),
+    ))
+}
+
+/// `GET /strategies`: every symbol's status, keyed by symbol.
+pub async fn statuses(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = state.engine.statuses().await?;
+    let strategies: serde_json::Map<String, Value> = all
+        .iter()
+        .map(|s| (s.symbol.to_string(), render::status(s)))
+        .collect();
+    Ok(Json(
+        json!({"status": "success", "count": all.len(), "strategies": strategies}),
+    ))
+}
+
+/// `POST /strategy/{symbol}/reset[?force=true]`.
+pub async fn reset(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let force = match query
+        .get("force")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(ApiError::BadRequest("`force` must be true or false".into())),
+    };
+    let symbol = symbol(&name)?;
+    state.engine.reset(symbol.clone(), force).await?;
+    Ok(Json(
+        json!({"status": "success", "message": format!("Strategy reset for {symbol}")}),
+    ))
+}
+
+/// `POST /strategy/{symbol}/exit`: leave the open trade at market now.
+pub async fn exit(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let symbol = symbol(&name)?;
+    let ExitOutcome::Closed { order, closed } = state.engine.exit(symbol.clone()).await? else {
+        return Err(ApiError::BadRequest(format!(
+            "exit for {symbol} was rejected"
+        )));
+    };
+    Ok(Json(json!({
+        "status": "success",
+        "message": format!("Trade exited for {symbol}"),
+        "trade_summary": render::trade_summary(symbol.as_str(), &closed),
+        "order_result": render::order(&order),
+    })))
+}
+
+/// `GET /trades[?symbol=X][&date=YYYY-MM-DD]`: closed trades, newest first. The date
+/// is a trading day in IST.
+pub async fn trades(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut filter = TradeFilter::default();
+    if let Some(name) = query.get("symbol") {
+        filter.symbol = Some(symbol(name)?);
+    }
+    if let Some(date) = query.get("date") {
+        let bad = || ApiError::BadRequest("`date` must be YYYY-MM-DD".into());
+        let day: Date = date.parse().map_err(|_| bad())?;
+        let ist = TimeZone::fixed(Offset::from_seconds(19_800).map_err(|_| bad())?);
+        let start = day.to_zoned(ist.clone()).map_err(|_| bad())?;
+        let end = day
+            .tomorrow()
+            .and_then(|d| d.to_zoned(ist))
+            .map_err(|_| bad())?;
+        filter.exit_from = Some(start.timestamp());
+        filter.exit_before = Some(end.timestamp());
+    }
+    let records = state.engine.closed_trades(&filter).await?;
+    let trades: Vec<Value> = records.iter().map(render::closed_record).collect();
+    Ok(Json(
+        json!({"status": "success", "count": trades.len(), "trades": trades}),
+    ))
+}

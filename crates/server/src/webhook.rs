@@ -1,0 +1,157 @@
+//! `POST /webhook`: TradingView alerts, parsed into domain types before the engine
+//! sees them, so bad input never changes state nor creates a strategy.
+//!
+//! Two payloads: a candle (`symbol`, `high`, `low`, `close`, optional `open`,
+//! `volume`, `time`/`timestamp`, `quantity`) and a manual signal (`symbol`, `action`
+//! buy|sell, optional `quantity`). Numbers may be JSON numbers or numeric strings.
+
+use axum::Json;
+use axum::extract::State;
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::{Offset, TimeZone};
+use kitebreak_engine::{CandleInput, Side, Symbol};
+use kitebreak_price::{Price, Quantity};
+use kitebreak_strategy::Candle;
+use serde_json::{Map, Value};
+
+use crate::body::{JsonObject, optional, optional_str, required};
+use crate::{ApiError, AppState, render};
+
+/// A webhook body, parsed.
+#[derive(Debug)]
+enum Alert {
+    Candle(Symbol, CandleInput),
+    Manual(Symbol, Side, Option<Quantity>),
+}
+
+/// Handles one alert.
+pub async fn webhook(
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    check_passphrase(&state, &body)?;
+    match parse(&body)? {
+        Alert::Candle(symbol, input) => {
+            let report = state.engine.candle(symbol, input).await?;
+            Ok(Json(render::candle_report(&report)))
+        }
+        Alert::Manual(symbol, side, quantity) => {
+            let record = state
+                .engine
+                .manual_order(symbol.clone(), side, quantity)
+                .await?;
+            Ok(Json(serde_json::json!({
+                "status": "success",
+                "symbol": symbol,
+                "manual_order": true,
+                "order_result": render::order(&record),
+            })))
+        }
+    }
+}
+
+fn check_passphrase(state: &AppState, body: &Map<String, Value>) -> Result<(), ApiError> {
+    let Some(secret) = &state.settings.webhook_secret else {
+        return Ok(());
+    };
+    match body.get("passphrase") {
+        None | Some(Value::Null) => Err(ApiError::Unauthorized("missing passphrase")),
+        Some(Value::String(given)) if secret.matches(given) => Ok(()),
+        Some(_) => Err(ApiError::Forbidden("invalid passphrase")),
+    }
+}
+
+fn parse(body: &Map<String, Value>) -> Result<Alert, ApiError> {
+    let symbol = optional_str(body, "symbol")?
+        .ok_or_else(|| ApiError::BadRequest("missing field `symbol`".into()))?;
+    let symbol = Symbol::parse(symbol)?;
+    let quantity: Option<Quantity> = optional(body, "quantity")?;
+    let candle_fields = ["high", "low", "close"].map(|k| body.contains_key(k));
+    let action = body.get("action").filter(|v| !v.is_null());
+    if let (Some(action), false) = (action, candle_fields.iter().all(|present| *present)) {
+        let side = match action.as_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("buy") => Side::Buy,
+            Some("sell") => Side::Sell,
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "invalid `action`: expected \"buy\" or \"sell\"".into(),
+                ));
+            }
+        };
+        return Ok(Alert::Manual(symbol, side, quantity));
+    }
+    if !candle_fields.iter().any(|present| *present) {
+        return Err(ApiError::BadRequest(
+            "expected a candle (high, low, close) or a manual signal (action)".into(),
+        ));
+    }
+    let candle = Candle {
+        high: required::<Price>(body, "high")?,
+        low: required::<Price>(body, "low")?,
+        close: required::<Price>(body, "close")?,
+    };
+    let open: Option<Price> = optional(body, "open")?;
+    let volume = volume(body)?;
+    let time = candle_time(body)?;
+    let input = CandleInput::new(candle, open, volume, time, quantity)?;
+    Ok(Alert::Candle(symbol, input))
+}
+
+fn volume(body: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
+    let bad = || ApiError::BadRequest("invalid `volume`: expected a non-negative number".into());
+    let text = match body.get("volume") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(number)) => number.to_string(),
+        Some(Value::String(text)) => text.trim().to_owned(),
+        Some(_) => return Err(bad()),
+    };
+    if let Ok(units) = text.parse::<u64>() {
+        return Ok(Some(units));
+    }
+    // Fractional volumes (1234.0, or crypto's 0.5) are rounded down: volume is
+    // stored for reference only and never takes part in a decision.
+    let (whole, fraction) = text.split_once('.').ok_or_else(bad)?;
+    if !fraction.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    whole.parse::<u64>().map(Some).map_err(|_| bad())
+}
+
+/// `time` or `timestamp`: RFC 3339 with an offset, a civil date-time (read in IST,
+/// the exchange's clock), or Unix seconds / milliseconds.
+fn candle_time(body: &Map<String, Value>) -> Result<Option<Timestamp>, ApiError> {
+    let (name, value) = match (body.get("time"), body.get("timestamp")) {
+        (Some(value), _) if !value.is_null() => ("time", value),
+        (_, Some(value)) if !value.is_null() => ("timestamp", value),
+        _ => return Ok(None),
+    };
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "invalid `{name}`: expected an ISO 8601 time or Unix seconds"
+        ))
+    };
+    let text = match value {
+        Value::String(text) => text.trim().to_owned(),
+        Value::Number(number) => number.to_string(),
+        _ => return Err(bad()),
+    };
+    if let Ok(seconds) = text.parse::<i64>() {
+        // Values this large are milliseconds (TradingView's {{timenow}} style).
+        let time = if seconds.abs() >= 100_000_000_000 {
+            Timestamp::from_millisecond(seconds)
+        } else {
+            Timestamp::from_second(seconds)
+        };
+        return time.map(Some).map_err(|_| bad());
+    }
+    if let Ok(time) = text.parse::<Timestamp>() {
+        return Ok(Some(time));
+    }
+    let civil: DateTime = text.parse().map_err(|_| bad())?;
+    let ist = TimeZone::fixed(Offset::from_seconds(19_800).map_err(|_| bad())?);
+    civil
+        .to_zoned(ist)
+        .map(|z| Some(z.timestamp()))
+        .map_err(|_| bad())
+}
