@@ -12,7 +12,7 @@ use metrics::Label;
 use crate::{ApiError, AppState};
 
 /// Prometheus metrics: requests and latency by route, webhook outcomes, orders by
-/// status, breakouts, broker errors, open trades and P&L.
+/// status, breakouts, broker errors, open trades, P&L and group-commit counts.
 #[utoipa::path(get, path = "/metrics", tag = "service", security(("bearer" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -54,5 +54,13 @@ async fn gauges(state: &AppState) -> Result<(), ApiError> {
     let realized: f64 = closed.iter().map(|r| r.closed.pnl.to_f64()).sum();
     metrics.gauge("kitebreak_realized_pnl", Vec::new(), realized);
     metrics.gauge("kitebreak_closed_trades", Vec::new(), closed.len() as f64);
+    // Group commit: jobs per transaction is how well durable writes are batched.
+    let commits = state.engine.commit_stats();
+    metrics.gauge(
+        "kitebreak_store_transactions",
+        Vec::new(),
+        commits.transactions as f64,
+    );
+    metrics.gauge("kitebreak_store_jobs", Vec::new(), commits.jobs as f64);
     Ok(())
 }
