@@ -10,8 +10,8 @@
 //!   (`shard::orders`), and replies only after its writes are committed.
 //! - [`Store`] (`store`): SQLite in WAL mode with `synchronous=FULL`, migrations
 //!   embedded from `migrations/`. One writer task group-commits the writes of all
-//!   shards (each job in its own savepoint) and acknowledges each job after the
-//!   commit. Prices are INTEGER micro-units, P&L TEXT decimals, never REAL.
+//!   shards (a batch that fails is redone with each job in its own savepoint) and
+//!   acknowledges each job after the commit. Prices are INTEGER micro-units, P&L TEXT decimals, never REAL.
 //! - [`PaperBroker`] (`paper`): fills market orders at the last observed price
 //!   (candle closes, fed prices) with optional slippage. It is the only broker and
 //!   has no path to a live one.

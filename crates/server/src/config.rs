@@ -2,6 +2,7 @@
 //! configuration file, flags and environment.
 
 use kitebreak_engine::EngineConfig;
+use subtle::ConstantTimeEq;
 
 /// A secret string (webhook passphrase, API token): never printed, compared in
 /// constant time.
@@ -16,16 +17,12 @@ impl Secret {
         (!value.is_empty()).then_some(Secret(value))
     }
 
-    /// True when `candidate` equals the secret. The time taken depends only on the
-    /// lengths, not on where the first difference is.
+    /// True when `candidate` equals the secret, compared with `subtle`'s
+    /// constant-time equality: the time taken depends only on the lengths, never on
+    /// where the first differing byte is. (A length mismatch returns at once; the
+    /// secret's length is not what an attacker needs.)
     pub fn matches(&self, candidate: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
-        let mut difference = a.len() ^ b.len();
-        for (i, byte) in a.iter().enumerate() {
-            let other = b.get(i % b.len().max(1)).copied().unwrap_or(0);
-            difference |= usize::from(byte ^ other);
-        }
-        difference == 0
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
     }
 }
 
@@ -48,11 +45,17 @@ pub struct ServerConfig {
     pub api_token: Option<Secret>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Authentication failures allowed per client address per minute before it
+    /// gets 429 for the rest of the minute (0: no limit).
+    pub auth_failures_per_minute: u32,
 }
 
 impl ServerConfig {
     /// The default body limit: 64 KiB, far above any alert.
     pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+    /// The default authentication-failure limit: 10 per minute per address.
+    pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 10;
 
     /// A paper server on `engine` with no secrets, no slippage and the default limit.
     pub fn new(engine: EngineConfig) -> ServerConfig {
@@ -62,6 +65,7 @@ impl ServerConfig {
             webhook_secret: None,
             api_token: None,
             body_limit: Self::DEFAULT_BODY_LIMIT,
+            auth_failures_per_minute: Self::DEFAULT_AUTH_FAILURES_PER_MINUTE,
         }
     }
 }

@@ -9,18 +9,26 @@ mod auth;
 mod body;
 mod config;
 mod error;
+mod guard;
+mod layers;
+mod metrics;
+pub mod openapi;
 mod render;
 mod routes;
 mod webhook;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use kitebreak_engine::{Engine, EngineError, PaperBroker};
 use tokio::net::TcpListener;
 
 pub use config::{Secret, ServerConfig};
 pub use error::ApiError;
+pub use guard::AuthGuard;
+pub use metrics::Metrics;
 
 /// What the server was configured with that handlers need.
 #[derive(Debug)]
@@ -40,6 +48,10 @@ pub struct AppState {
     pub engine: Engine,
     /// Secrets and limits.
     pub settings: Arc<Settings>,
+    /// Authentication failures per client.
+    pub guard: Arc<AuthGuard>,
+    /// This app's metrics registry.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -77,17 +89,27 @@ impl App {
             api_token: config.api_token,
             body_limit: config.body_limit,
         };
+        let guard = AuthGuard::new(config.auth_failures_per_minute, Duration::from_secs(60));
+        let metrics = Arc::new(Metrics::new());
+        spawn_upkeep(Arc::downgrade(&metrics));
         Ok(App {
             state: AppState {
                 engine,
                 settings: Arc::new(settings),
+                guard: Arc::new(guard),
+                metrics,
             },
         })
     }
 
+    /// The OpenAPI document of [`App::router`]'s routes.
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        routes::api(self.state.clone()).1
+    }
+
     /// The HTTP routes over this app's engine.
     pub fn router(&self) -> axum::Router {
-        routes::router(self.state.clone())
+        routes::api(self.state.clone()).0
     }
 
     /// The engine, for callers that drive it directly (a demo feed, tests).
@@ -118,9 +140,28 @@ pub async fn serve(
     }
     let app = App::start(config).await?;
     tracing::info!(%address, "kitebreak listening");
-    let served = axum::serve(listener, app.router())
+    // Connection info gives the authentication-failure limit its client address.
+    let service = app
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     app.shutdown().await;
     served.map_err(ServerError::Io)
+}
+
+/// Folds latency samples into histograms every few seconds while the app lives.
+fn spawn_upkeep(metrics: std::sync::Weak<Metrics>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match metrics.upgrade() {
+                Some(metrics) => metrics.upkeep(),
+                None => break,
+            }
+        }
+    });
 }

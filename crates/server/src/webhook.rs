@@ -16,7 +16,9 @@ use kitebreak_strategy::Candle;
 use serde_json::{Map, Value};
 
 use crate::body::{JsonObject, optional, optional_str, required};
-use crate::{ApiError, AppState, render};
+use crate::guard::ClientIp;
+use crate::metrics::WebhookOutcome;
+use crate::{ApiError, AppState, auth, render};
 
 /// A webhook body, parsed.
 #[derive(Debug)]
@@ -25,15 +27,47 @@ enum Alert {
     Manual(Symbol, Side, Option<Quantity>),
 }
 
-/// Handles one alert.
+/// `POST /webhook`: a TradingView alert, a candle or a manual signal. JSON is
+/// accepted whatever the `Content-Type`, numbers as numbers or numeric strings.
+#[utoipa::path(post, path = "/webhook", tag = "alerts",
+    request_body(content = crate::openapi::Alert, content_type = "application/json"),
+    responses(
+        (status = 200, body = crate::openapi::AlertResponse),
+        (status = 400, description = "not an acceptable alert", body = crate::openapi::Message),
+        (status = 401, description = "passphrase missing", body = crate::openapi::Message),
+        (status = 403, description = "passphrase wrong", body = crate::openapi::Message),
+        (status = 413, description = "body over the limit", body = crate::openapi::Message),
+        (status = 429, description = "too many authentication failures", body = crate::openapi::Message),
+    ))]
 pub async fn webhook(
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    client: ClientIp,
+    body: Result<JsonObject, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    check_passphrase(&state, &body)?;
+    let answer = handle(&state, client, body).await;
+    if let Err(error) = &answer {
+        let auth = matches!(
+            error,
+            ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::TooManyRequests { .. }
+        );
+        if error.status().is_client_error() && !auth {
+            state.metrics.webhook(WebhookOutcome::Rejected);
+        }
+    }
+    answer
+}
+
+async fn handle(
+    state: &AppState,
+    client: ClientIp,
+    body: Result<JsonObject, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let JsonObject(body) = body?;
+    auth::check_passphrase(state, client, &body)?;
     match parse(&body)? {
         Alert::Candle(symbol, input) => {
             let report = state.engine.candle(symbol, input).await?;
+            state.metrics.candle(&report);
             Ok(Json(render::candle_report(&report)))
         }
         Alert::Manual(symbol, side, quantity) => {
@@ -41,6 +75,8 @@ pub async fn webhook(
                 .engine
                 .manual_order(symbol.clone(), side, quantity)
                 .await?;
+            state.metrics.webhook(WebhookOutcome::Manual);
+            state.metrics.order("manual", &record);
             Ok(Json(serde_json::json!({
                 "status": "success",
                 "symbol": symbol,
@@ -48,17 +84,6 @@ pub async fn webhook(
                 "order_result": render::order(&record),
             })))
         }
-    }
-}
-
-fn check_passphrase(state: &AppState, body: &Map<String, Value>) -> Result<(), ApiError> {
-    let Some(secret) = &state.settings.webhook_secret else {
-        return Ok(());
-    };
-    match body.get("passphrase") {
-        None | Some(Value::Null) => Err(ApiError::Unauthorized("missing passphrase")),
-        Some(Value::String(given)) if secret.matches(given) => Ok(()),
-        Some(_) => Err(ApiError::Forbidden("invalid passphrase")),
     }
 }
 

@@ -142,4 +142,54 @@ mod tests {
         assert!(stats.transactions < 5, "no batching: {stats:?}");
         store.close().await;
     }
+
+    /// Regression guard for the savepoint-free fast path: a failing job in a batch
+    /// fails alone, none of its writes stay, and the other jobs commit.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failing_job_fails_alone_in_its_batch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db")).await.expect("open");
+        let price = kitebreak_price::Price::from_micros(10_000_000).expect("price");
+        let candle = kitebreak_strategy::Candle {
+            high: price,
+            low: price,
+            close: price,
+        };
+        let mut writers = tokio::task::JoinSet::new();
+        for n in 0..20 {
+            let store = store.clone();
+            // Every job writes the same candle key: only the first can succeed.
+            let row = CandleRow {
+                symbol: crate::Symbol::parse("DUP").expect("symbol"),
+                seq: 0,
+                time: None,
+                open: None,
+                candle,
+                volume: None,
+                keep_from: 0,
+            };
+            let event = WriteOp::Event {
+                symbol: None,
+                kind: "test",
+                detail: serde_json::json!({ "n": n }),
+            };
+            writers.spawn(async move { store.commit(vec![event, WriteOp::Candle(row)]).await });
+        }
+        let mut committed = 0;
+        while let Some(done) = writers.join_next().await {
+            committed += usize::from(done.expect("task").is_ok());
+        }
+        assert_eq!(committed, 1);
+        let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(events, 1, "a failed job's event was rolled back with it");
+        assert!(
+            store.commit_stats().transactions < 5,
+            "{:?}",
+            store.commit_stats()
+        );
+        store.close().await;
+    }
 }

@@ -22,7 +22,9 @@ fn symbol_error(symbol: &str, error: impl std::fmt::Display) -> ApiError {
     }
 }
 
-/// `GET /ltp/{symbol}`.
+/// `GET /ltp/{symbol}`: the last traded price.
+#[utoipa::path(get, path = "/ltp/{symbol}", tag = "account", params(("symbol" = String, Path, description = "the instrument, any case")),
+    responses((status = 200, body = crate::openapi::LtpResponse), (status = 400, body = crate::openapi::Message)))]
 pub async fn ltp(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -44,6 +46,8 @@ pub async fn ltp(
 }
 
 /// `GET /ohlc/{symbol}`: the session's open, high, low and last observed price.
+#[utoipa::path(get, path = "/ohlc/{symbol}", tag = "account", params(("symbol" = String, Path, description = "the instrument, any case")),
+    responses((status = 200, body = crate::openapi::OhlcResponse), (status = 400, body = crate::openapi::Message)))]
 pub async fn ohlc(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -70,6 +74,9 @@ pub async fn ohlc(
 /// `POST /price` `{"symbol", "price"}` (new): a price observation for the paper feed.
 /// It updates the paper broker's last price and, while monitoring is on, exits an
 /// open trade that reached its target or stop.
+#[utoipa::path(post, path = "/price", tag = "alerts", security(("bearer" = [])),
+    request_body = crate::openapi::PriceObservation,
+    responses((status = 200, body = crate::openapi::PriceResponse), (status = 400, body = crate::openapi::Message)))]
 pub async fn price(
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -82,12 +89,15 @@ pub async fn price(
     let mut answer =
         json!({"status": "success", "symbol": report.symbol, "checked": report.checked});
     if let Some(exit) = &report.exit {
+        state.metrics.exit(exit);
         render::add_exit(&mut answer, report.symbol.as_str(), exit);
     }
     Ok(Json(answer))
 }
 
 /// `GET /positions`: `{net, day}` as Kite returns them.
+#[utoipa::path(get, path = "/positions", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = crate::openapi::PositionsResponse), (status = 400, body = crate::openapi::Message)))]
 pub async fn positions(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let positions = state
         .engine
@@ -116,6 +126,8 @@ pub async fn positions(State(state): State<AppState>) -> Result<Json<Value>, Api
 }
 
 /// `GET /orders`: today's orders, oldest first.
+#[utoipa::path(get, path = "/orders", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = crate::openapi::OrdersResponse), (status = 400, body = crate::openapi::Message)))]
 pub async fn orders(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let orders = state
         .engine

@@ -12,6 +12,8 @@ fn open_trades(all: &[SymbolStatus]) -> usize {
 }
 
 /// Health: the service is up, with its version and what it is doing.
+#[utoipa::path(get, path = "/", tag = "service",
+    responses((status = 200, body = crate::openapi::Health)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let all = state.engine.statuses().await?;
     Ok(Json(json!({
@@ -27,6 +29,8 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 }
 
 /// Whether automatic exits are on, with counts.
+#[utoipa::path(get, path = "/monitoring", tag = "service",
+    responses((status = 200, body = crate::openapi::Monitoring)))]
 pub async fn monitoring(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let all = state.engine.statuses().await?;
     Ok(Json(json!({
@@ -38,6 +42,8 @@ pub async fn monitoring(State(state): State<AppState>) -> Result<Json<Value>, Ap
 }
 
 /// Resumes automatic exits on price observations.
+#[utoipa::path(post, path = "/monitoring/start", tag = "service", security(("bearer" = [])),
+    responses((status = 200, body = crate::openapi::Message), (status = 401, body = crate::openapi::Message), (status = 403, body = crate::openapi::Message)))]
 pub async fn start_monitoring(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.engine.set_monitoring(true).await?;
     Ok(Json(
@@ -46,6 +52,8 @@ pub async fn start_monitoring(State(state): State<AppState>) -> Result<Json<Valu
 }
 
 /// Pauses automatic exits on price observations (candle closes still exit).
+#[utoipa::path(post, path = "/monitoring/stop", tag = "service", security(("bearer" = [])),
+    responses((status = 200, body = crate::openapi::Message), (status = 401, body = crate::openapi::Message), (status = 403, body = crate::openapi::Message)))]
 pub async fn stop_monitoring(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.engine.set_monitoring(false).await?;
     Ok(Json(

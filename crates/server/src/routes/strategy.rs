@@ -15,7 +15,9 @@ fn symbol(text: &str) -> Result<Symbol, ApiError> {
     Ok(Symbol::parse(text)?)
 }
 
-/// `GET /strategy/{symbol}`.
+/// `GET /strategy/{symbol}`: one symbol's levels, trade and parameters.
+#[utoipa::path(get, path = "/strategy/{symbol}", tag = "strategy", params(("symbol" = String, Path, description = "the instrument, any case")),
+    responses((status = 200, body = crate::openapi::StrategyStatusResponse), (status = 404, body = crate::openapi::Message)))]
 pub async fn status(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -27,6 +29,8 @@ pub async fn status(
 }
 
 /// `GET /strategies`: every symbol's status, keyed by symbol.
+#[utoipa::path(get, path = "/strategies", tag = "strategy",
+    responses((status = 200, body = crate::openapi::StrategiesResponse)))]
 pub async fn statuses(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let all = state.engine.statuses().await?;
     let strategies: serde_json::Map<String, Value> = all
@@ -38,7 +42,11 @@ pub async fn statuses(State(state): State<AppState>) -> Result<Json<Value>, ApiE
     ))
 }
 
-/// `POST /strategy/{symbol}/reset[?force=true]`.
+/// `POST /strategy/{symbol}/reset[?force=true]`: clear one symbol (409 while a
+/// trade is open unless forced).
+#[utoipa::path(post, path = "/strategy/{symbol}/reset", tag = "strategy", security(("bearer" = [])),
+    params(("symbol" = String, Path, description = "the instrument"), ("force" = Option<bool>, Query, description = "reset even with an open trade")),
+    responses((status = 200, body = crate::openapi::Message), (status = 404, body = crate::openapi::Message), (status = 409, body = crate::openapi::Message)))]
 pub async fn reset(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -61,12 +69,16 @@ pub async fn reset(
 }
 
 /// `POST /strategy/{symbol}/exit`: leave the open trade at market now.
+#[utoipa::path(post, path = "/strategy/{symbol}/exit", tag = "strategy", security(("bearer" = [])), params(("symbol" = String, Path, description = "the instrument, any case")),
+    responses((status = 200, body = crate::openapi::ExitResponse), (status = 400, body = crate::openapi::Message), (status = 404, body = crate::openapi::Message)))]
 pub async fn exit(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let symbol = symbol(&name)?;
-    let ExitOutcome::Closed { order, closed } = state.engine.exit(symbol.clone()).await? else {
+    let outcome = state.engine.exit(symbol.clone()).await?;
+    state.metrics.exit(&outcome);
+    let ExitOutcome::Closed { order, closed } = outcome else {
         return Err(ApiError::BadRequest(format!(
             "exit for {symbol} was rejected"
         )));
@@ -81,6 +93,9 @@ pub async fn exit(
 
 /// `GET /trades[?symbol=X][&date=YYYY-MM-DD]`: closed trades, newest first. The date
 /// is a trading day in IST.
+#[utoipa::path(get, path = "/trades", tag = "strategy", security(("bearer" = [])),
+    params(("symbol" = Option<String>, Query, description = "only this symbol"), ("date" = Option<String>, Query, description = "YYYY-MM-DD, IST")),
+    responses((status = 200, body = crate::openapi::TradesResponse), (status = 400, body = crate::openapi::Message)))]
 pub async fn trades(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,

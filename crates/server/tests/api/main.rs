@@ -2,6 +2,10 @@
 
 mod auth;
 mod bad_input;
+mod docs;
+mod fuzz;
 mod helpers;
+mod metrics;
 mod original;
+mod security;
 mod trading;

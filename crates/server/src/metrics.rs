@@ -1,0 +1,242 @@
+//! [`Metrics`]: what `GET /metrics` shows, in Prometheus text format, through the
+//! `metrics` facade's types and the Prometheus exporter's recorder.
+//!
+//! Each [`crate::App`] owns its own recorder, and this module calls the
+//! [`metrics::Recorder`] trait on it directly instead of installing a global one.
+//! A process has one global recorder; tests start many apps in parallel, and with a
+//! shared recorder each test's counters would move with the others' requests (and
+//! the second `install` fails). A recorder per app keeps every scrape about its own
+//! app only, and the server has no hidden global state.
+//!
+//! Counters move as events pass through the HTTP layer (every order and webhook
+//! outcome in this server does); gauges that are state (open trades, P&L) are read
+//! from the engine at scrape time, so they survive restarts and cannot drift.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use kitebreak_engine::{CandleReport, EntryOutcome, ExitOutcome, OrderRecord, OrderStatus};
+use kitebreak_strategy::Direction;
+use metrics::{Key, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+
+const REQUESTS: &str = "kitebreak_http_requests_total";
+const LATENCY: &str = "kitebreak_http_request_duration_seconds";
+const WEBHOOKS: &str = "kitebreak_webhook_alerts_total";
+const BREAKOUTS: &str = "kitebreak_breakouts_total";
+const ORDERS: &str = "kitebreak_orders_total";
+const BROKER_ERRORS: &str = "kitebreak_broker_errors_total";
+/// Latency buckets in seconds: the 10 ms p99 target sits in the middle.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+const META: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// How a webhook alert ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// A candle was applied to its strategy.
+    CandleApplied,
+    /// A repeated candle (same symbol and time): acknowledged, not applied.
+    Duplicate,
+    /// A manual buy/sell signal was sent.
+    Manual,
+    /// The body was not an acceptable alert (4xx).
+    Rejected,
+    /// The passphrase was missing or wrong.
+    Unauthorized,
+    /// The client had failed authentication too often (429).
+    Throttled,
+}
+
+impl WebhookOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            WebhookOutcome::CandleApplied => "candle_applied",
+            WebhookOutcome::Duplicate => "duplicate",
+            WebhookOutcome::Manual => "manual",
+            WebhookOutcome::Rejected => "rejected_bad_input",
+            WebhookOutcome::Unauthorized => "unauthorized",
+            WebhookOutcome::Throttled => "throttled",
+        }
+    }
+}
+
+/// One app's metrics registry.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// An empty registry with the counters described.
+    pub fn new() -> Metrics {
+        let builder = PrometheusBuilder::new();
+        // Buckets make the latency a Prometheus histogram (aggregatable across
+        // instances) instead of a summary; the list is a non-empty constant.
+        let builder = match builder.set_buckets_for_metric(Matcher::Full(LATENCY.into()), &BUCKETS)
+        {
+            Ok(with_buckets) => with_buckets,
+            Err(_) => PrometheusBuilder::new(),
+        };
+        let metrics = Metrics {
+            recorder: builder.build_recorder(),
+        };
+        metrics.describe();
+        metrics
+    }
+
+    fn describe(&self) {
+        let r = &self.recorder;
+        let text = |t: &'static str| SharedString::const_str(t);
+        r.describe_counter(
+            REQUESTS.into(),
+            None,
+            text("HTTP requests by method, route template and status"),
+        );
+        r.describe_histogram(
+            LATENCY.into(),
+            Some(Unit::Seconds),
+            text("HTTP request latency by method and route template"),
+        );
+        r.describe_counter(WEBHOOKS.into(), None, text("webhook alerts by outcome"));
+        r.describe_counter(
+            BREAKOUTS.into(),
+            None,
+            text("breakouts signalled by candles, by direction"),
+        );
+        r.describe_counter(
+            ORDERS.into(),
+            None,
+            text("orders sent since start, by purpose and final status"),
+        );
+        r.describe_counter(
+            BROKER_ERRORS.into(),
+            None,
+            text("requests that failed because the broker failed (502)"),
+        );
+    }
+
+    fn count(&self, name: &'static str, labels: Vec<Label>) {
+        let key = Key::from_parts(name, labels);
+        self.recorder.register_counter(&key, &META).increment(1);
+    }
+
+    /// Sets a gauge (scrape-time state).
+    pub fn gauge(&self, name: &'static str, labels: Vec<Label>, value: f64) {
+        let key = Key::from_parts(name, labels);
+        self.recorder.register_gauge(&key, &META).set(value);
+    }
+
+    /// Counts a webhook alert's outcome.
+    pub fn webhook(&self, outcome: WebhookOutcome) {
+        self.count(WEBHOOKS, vec![Label::new("outcome", outcome.label())]);
+    }
+
+    /// Counts a breakout.
+    fn breakout(&self, direction: Direction) {
+        self.count(
+            BREAKOUTS,
+            vec![Label::new("direction", direction.to_string())],
+        );
+    }
+
+    /// Counts an order by purpose (`entry`, `exit`, `manual`) and final status.
+    pub fn order(&self, purpose: &'static str, record: &OrderRecord) {
+        let status = match record.status {
+            OrderStatus::Complete { .. } => "COMPLETE",
+            OrderStatus::Rejected { .. } => "REJECTED",
+        };
+        let labels = vec![Label::new("purpose", purpose), Label::new("status", status)];
+        self.count(ORDERS, labels);
+    }
+
+    /// Counts what a candle did: applied or duplicate, its breakout, its orders.
+    pub fn candle(&self, report: &CandleReport) {
+        self.webhook(if report.duplicate {
+            WebhookOutcome::Duplicate
+        } else {
+            WebhookOutcome::CandleApplied
+        });
+        if let Some(direction) = report.breakout {
+            self.breakout(direction);
+        }
+        if let Some(exit) = &report.exit {
+            self.exit(exit);
+        }
+        match &report.entry {
+            Some(EntryOutcome::Filled { order, .. } | EntryOutcome::Failed { order, .. }) => {
+                self.order("entry", order);
+            }
+            None => {}
+        }
+    }
+
+    /// Counts an exit order.
+    pub fn exit(&self, exit: &ExitOutcome) {
+        match exit {
+            ExitOutcome::Closed { order, .. } | ExitOutcome::Failed { order, .. } => {
+                self.order("exit", order);
+            }
+        }
+    }
+
+    fn request(&self, method: &Method, route: String, status: StatusCode, elapsed: Duration) {
+        let method = Label::new("method", method.to_string());
+        let route = Label::new("route", route);
+        let labels = vec![
+            method.clone(),
+            route.clone(),
+            Label::new("status", status.as_u16().to_string()),
+        ];
+        self.count(REQUESTS, labels);
+        let key = Key::from_parts(LATENCY, vec![method, route]);
+        self.recorder
+            .register_histogram(&key, &META)
+            .record(elapsed.as_secs_f64());
+        if status == StatusCode::BAD_GATEWAY {
+            self.count(BROKER_ERRORS, Vec::new());
+        }
+    }
+
+    /// The registry in Prometheus text format.
+    pub fn render(&self) -> String {
+        self.recorder.handle().render()
+    }
+
+    /// Folds recorded latencies into their histograms; without a scrape they would
+    /// pile up, so the app calls this every few seconds.
+    pub fn upkeep(&self) {
+        self.recorder.handle().run_upkeep();
+    }
+}
+
+/// Middleware: counts each request and its latency under its route template
+/// (`/strategy/{symbol}`, never the raw path, so symbols cannot explode the label
+/// set); requests that matched no route count as `unmatched`.
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    metrics.request(&method, route, response.status(), start.elapsed());
+    response
+}
