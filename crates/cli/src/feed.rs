@@ -76,8 +76,16 @@ impl Feed {
         };
         let webhook = reqwest::Url::parse(&full)
             .map_err(|error| anyhow::anyhow!("invalid URL `{url}`: {error}"))?;
+        let mut client = reqwest::Client::builder();
+        if is_loopback(&webhook) {
+            // An HTTP(S)_PROXY meant for the outside must not catch a local server.
+            client = client.no_proxy();
+        }
+        let client = client
+            .build()
+            .map_err(|error| anyhow::anyhow!("cannot set up the HTTP client: {error}"))?;
         Ok(Feed {
-            client: reqwest::Client::new(),
+            client,
             webhook,
             symbol: symbol.to_owned(),
             passphrase,
@@ -175,6 +183,16 @@ impl Feed {
     }
 }
 
+/// True for `localhost` and loopback addresses.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// An error with its causes: reqwest's own message hides why a request failed.
 fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -239,5 +257,15 @@ mod tests {
         let feed = Feed::new("http://h:1/webhook", "X", None, 0).expect("valid url");
         assert_eq!(feed.webhook().as_str(), "http://h:1/webhook");
         assert!(Feed::new("not a url", "X", None, 0).is_err());
+        for (url, local) in [
+            ("http://localhost:5000", true),
+            ("http://127.0.0.1:1", true),
+            ("http://[::1]:1", true),
+            ("https://example.com", false),
+            ("http://10.0.0.1", false),
+        ] {
+            let url = reqwest::Url::parse(url).expect("valid url");
+            assert_eq!(is_loopback(&url), local, "{url}");
+        }
     }
 }

@@ -98,7 +98,11 @@ fn reachable(address: SocketAddr) -> SocketAddr {
 /// The listener is bound before this runs, so a connection waits in the backlog
 /// rather than failing; the retries only cover a listener that went away.
 async fn wait_ready(base: &str) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    // The probe goes to this very process: never through a configured proxy.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .context("cannot set up the HTTP client")?;
     let mut last_error = None;
     for _ in 0..50 {
         match client.get(format!("{base}/")).send().await {
