@@ -227,45 +227,4 @@ fn volume_json(volume: f64) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use kitebreak_candles::CandleReader;
-
-    fn first_record(csv: &str) -> CandleRecord {
-        let mut reader = CandleReader::new(csv.as_bytes()).expect("header");
-        reader.next().expect("one row").expect("valid row")
-    }
-
-    #[test]
-    fn payloads_keep_the_original_keys_and_write_times_in_ist() {
-        let record = first_record(
-            "date,open,high,low,close,volume\n2004-08-19,100,104.06,95.96,100.34,22351900\n",
-        );
-        let feed =
-            Feed::new("http://127.0.0.1:5000/", "GOOG", Secret::new("pw"), 0).expect("valid url");
-        assert_eq!(feed.webhook().as_str(), "http://127.0.0.1:5000/webhook");
-        assert_eq!(
-            feed.payload(&record),
-            json!({"symbol": "GOOG", "time": "2004-08-19T00:00:00+05:30", "open": 100.0,
-                   "high": 104.06, "low": 95.96, "close": 100.34, "volume": 22351900,
-                   "passphrase": "pw"})
-        );
-    }
-
-    #[test]
-    fn a_url_ending_in_webhook_is_used_as_given() {
-        let feed = Feed::new("http://h:1/webhook", "X", None, 0).expect("valid url");
-        assert_eq!(feed.webhook().as_str(), "http://h:1/webhook");
-        assert!(Feed::new("not a url", "X", None, 0).is_err());
-        for (url, local) in [
-            ("http://localhost:5000", true),
-            ("http://127.0.0.1:1", true),
-            ("http://[::1]:1", true),
-            ("https://example.com", false),
-            ("http://10.0.0.1", false),
-        ] {
-            let url = reqwest::Url::parse(url).expect("valid url");
-            assert_eq!(is_loopback(&url), local, "{url}");
-        }
-    }
-}
+mod tests;
