@@ -57,7 +57,12 @@ impl Server {
     /// Starts `kitebreak serve --listen 127.0.0.1:0 --data-dir TMP ARGS...` and waits
     /// for its `listening on http://` line.
     pub async fn start(args: &[&str]) -> Server {
-        let data = tempfile::tempdir().expect("temp dir");
+        Server::start_in(tempfile::tempdir().expect("temp dir"), args).await
+    }
+
+    /// [`Server::start`] with the data directory `data` (e.g. one a previous server
+    /// left behind).
+    pub async fn start_in(data: tempfile::TempDir, args: &[&str]) -> Server {
         let dir = data.path().display().to_string();
         let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir];
         all.extend_from_slice(args);
@@ -131,6 +136,19 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         None
+    }
+
+    /// `POST path` with a JSON body: the status and the JSON answer.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
     }
 
     /// Everything the server logged so far.

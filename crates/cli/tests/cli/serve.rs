@@ -1,6 +1,6 @@
 //! `kitebreak serve`: starts on an ephemeral port, answers, and stops cleanly.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{Server, run, texts};
 
@@ -65,4 +65,25 @@ async fn a_public_address_without_secrets_is_refused_with_the_servers_reason() {
     assert!(!output.status.success());
     assert!(stderr.contains("refusing to listen"), "{stderr}");
     assert!(stderr.contains("KITEBREAK_API_TOKEN"), "{stderr}");
+}
+
+#[tokio::test]
+async fn state_survives_a_sigterm_and_a_restart() {
+    let mut server = Server::start(&[]).await;
+    let candle = json!({"symbol": "infy", "high": 1510, "low": 1490, "close": "1505.5",
+                        "time": "2026-11-24T09:15:00+05:30"});
+    let (status, body) = server.post("/webhook", &candle).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(server.terminate().await.success());
+
+    let mut again = Server::start_in(server.data, &[]).await;
+    let (status, body) = again.get("/strategy/INFY").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["strategy_status"]["data_points"], 1, "{body}");
+    let (_, body) = again.post("/webhook", &candle).await;
+    assert_eq!(
+        body["duplicate"], true,
+        "the same candle is known after the restart"
+    );
+    assert!(again.terminate().await.success());
 }
