@@ -78,8 +78,7 @@ impl EnvProvider {
                 });
                 continue;
             }
-            let key = parts.join(".").to_ascii_lowercase();
-            values.push((key, value.clone()));
+            values.push((key_path(&parts), value.clone()));
         }
         if problems.is_empty() {
             Ok(EnvProvider { values })
@@ -87,6 +86,29 @@ impl EnvProvider {
             Err(problems)
         }
     }
+}
+
+/// The dotted key of a variable's parts: lower case, except a symbol name under
+/// `strategy.symbols`, kept as typed so `KITEBREAK_STRATEGY__SYMBOLS__INFY__QUANTITY`
+/// merges with the file's `[strategy.symbols.INFY]` instead of adding an `infy`.
+fn key_path(parts: &[&str]) -> String {
+    let is_symbol = |i: usize| {
+        i == 2
+            && parts[0].eq_ignore_ascii_case("strategy")
+            && parts[1].eq_ignore_ascii_case("symbols")
+    };
+    let parts: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            if is_symbol(i) {
+                (*part).to_owned()
+            } else {
+                part.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    parts.join(".")
 }
 
 impl Provider for EnvProvider {

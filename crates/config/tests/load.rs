@@ -182,3 +182,19 @@ fn print_config_masks_secrets_and_loads_again() {
     .expect("printed config loads");
     assert_eq!(again.config, loaded.config);
 }
+
+#[test]
+fn an_environment_override_of_a_symbol_merges_with_the_files_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_config(&dir, "[strategy.symbols.INFY]\nlookback = 20\n");
+    let loaded = load(Sources {
+        file: Some(file),
+        env: env(&[("KITEBREAK_STRATEGY__SYMBOLS__INFY__QUANTITY", "3")]),
+        ..Sources::default()
+    })
+    .expect("one symbol, two sources");
+    let infy = Symbol::parse("INFY").expect("symbol");
+    let params = loaded.settings.symbols[&infy];
+    assert_eq!((params.lookback(), params.quantity().get()), (20, 3));
+    assert_eq!(loaded.settings.symbols.len(), 1);
+}
