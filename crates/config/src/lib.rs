@@ -17,6 +17,7 @@
 //! builds the engine's and the server's own settings types (`Settings::server_config`)
 //! so those crates never see a file format.
 
+mod civil;
 mod error;
 mod market;
 mod orders;

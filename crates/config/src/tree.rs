@@ -195,12 +195,16 @@ pub enum KillSwitch {
 #[serde(default, deny_unknown_fields)]
 pub struct MarketSection {
     /// Session open, IST.
+    #[serde(deserialize_with = "crate::civil::time")]
     pub open: Time,
     /// Session close, IST.
+    #[serde(deserialize_with = "crate::civil::time")]
     pub close: Time,
     /// MIS positions are squared off at this time, IST.
+    #[serde(deserialize_with = "crate::civil::time")]
     pub square_off: Time,
     /// Exchange holidays (weekends are always closed).
+    #[serde(deserialize_with = "crate::civil::dates")]
     pub holidays: Vec<Date>,
     /// A file of more holidays: one `YYYY-MM-DD` per line, `#` starts a comment.
     #[serde(skip_serializing_if = "Option::is_none")]

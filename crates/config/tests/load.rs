@@ -198,3 +198,26 @@ fn an_environment_override_of_a_symbol_merges_with_the_files_table() {
     assert_eq!((params.lookback(), params.quantity().get()), (20, 3));
     assert_eq!(loaded.settings.symbols.len(), 1);
 }
+
+#[test]
+fn market_times_and_dates_may_be_quoted_or_native_toml() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text =
+        "[market]\nopen = 09:00:00\nclose = \"15:30\"\nholidays = [2026-01-26, \"2026-03-03\"]\n";
+    let loaded = load(Sources {
+        file: Some(write_config(&dir, text)),
+        ..Sources::default()
+    })
+    .expect("both spellings");
+    assert_eq!(loaded.settings.market.open.to_string(), "09:00:00");
+    assert_eq!(loaded.settings.market.holidays.len(), 2);
+    let file = write_config(&dir, "[market]\nholidays = [\"26/01/2026\"]\n");
+    let message = load_error(Sources {
+        file: Some(file),
+        ..Sources::default()
+    });
+    assert!(
+        message.contains("`market.holidays`") && message.contains("26/01/2026"),
+        "{message}"
+    );
+}
