@@ -23,8 +23,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Configuration file (TOML); see kitebreak.example.toml. Environment variables
-    /// (`KITEBREAK_SECTION__KEY`) override it.
+    /// Configuration file (TOML) for `serve`; see kitebreak.example.toml. Environment
+    /// variables (`KITEBREAK_SECTION__KEY`) override it.
     #[arg(long, global = true, value_name = "FILE", env = "KITEBREAK_CONFIG")]
     pub config: Option<PathBuf>,
 

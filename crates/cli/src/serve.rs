@@ -56,7 +56,12 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
     let (stop, stopped) = watch::channel(false);
-    tokio::spawn(stop_on_signal(stop));
+    let signal = shutdown_signal()?;
+    tokio::spawn(async move {
+        let name = signal.await;
+        tracing::info!("{name}: shutting down");
+        let _ = stop.send(true);
+    });
     let mut stopped_server = stopped.clone();
     let shutdown = async move {
         let _ = stopped_server.wait_for(|stop| *stop).await;
@@ -117,32 +122,31 @@ async fn wait_ready(base: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Sets `stop` on Ctrl-C (SIGINT) or SIGTERM.
-async fn stop_on_signal(stop: watch::Sender<bool>) {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// A future that resolves, with the signal's name, on Ctrl-C (SIGINT) or SIGTERM.
+///
+/// The handlers are installed here, before the server starts, not when the future
+/// is first polled: a SIGTERM that arrives just after `listening on` must shut down
+/// cleanly, never kill the process with the default action.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = &'static str>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle Ctrl-C")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "Ctrl-C",
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    })
+}
+
+/// Ctrl-C only, where there are no Unix signals.
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = &'static str>> {
+    Ok(async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("Ctrl-C: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
-    }
-    let _ = stop.send(true);
+    })
 }
