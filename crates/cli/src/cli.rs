@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use kitebreak_price::{Quantity, Ratio};
 use kitebreak_strategy::{Relevel, StrategyError, StrategyParams};
 
@@ -10,16 +10,105 @@ use kitebreak_strategy::{Relevel, StrategyError, StrategyParams};
 #[derive(Debug, Parser)]
 #[command(name = "kitebreak", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The subcommands (more arrive with the server, backtester and Kite login).
+/// `--config`, `--log-format`, `-v`, `-q`: accepted before or after the subcommand.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Configuration file (TOML) for `serve`; see kitebreak.example.toml. Environment
+    /// variables (`KITEBREAK_SECTION__KEY`) override it.
+    #[arg(long, global = true, value_name = "FILE", env = "KITEBREAK_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log lines on stderr as human-readable text or as JSON objects.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// More logging (-v debug, -vv trace). `RUST_LOG` overrides both -v and -q.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less logging (-q warnings and errors only, -qq errors only).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The subcommands (more arrive with the backtester and Kite login).
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the HTTP service: the original API, the webhook and the paper engine.
+    Serve(ServeArgs),
+    /// Post the candles of a CSV file to a running server's /webhook.
+    Replay(ReplayArgs),
     /// Print the strategy's state after every candle of a CSV file, as JSON lines.
     Trace(TraceArgs),
+}
+
+/// `kitebreak serve`. The flags override the configuration's `[server]` keys.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [config: server.listen; default 127.0.0.1:5000]. Port 0
+    /// picks a free port; the address is printed as `listening on http://ADDR`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Broker to trade through [config: server.broker; default paper].
+    #[arg(long, value_name = "BROKER", value_parser = ["paper", "kite"])]
+    pub broker: Option<String>,
+
+    /// Directory holding the SQLite database [config: server.data_dir; default ./data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Feed the paper engine the bundled GOOG daily candles, so levels, entries and
+    /// exits appear within seconds. Uses a fresh DIR/demo.db, never the real state.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Demo candles per second (0: as fast as the server answers).
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "demo")]
+    pub demo_rate: u32,
+
+    /// Print the effective configuration (secrets masked) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+/// `kitebreak replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Candle file (the same columns as `trace`).
+    #[arg(long, value_name = "FILE")]
+    pub csv: PathBuf,
+
+    /// The server, e.g. http://127.0.0.1:5000 (`/webhook` is added unless present).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+
+    /// Symbol of the candles [default: the file name up to its first `-`, `_` or `.`].
+    #[arg(long, value_name = "SYMBOL")]
+    pub symbol: Option<String>,
+
+    /// Candles per second (0: as fast as the server answers).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub rate: u32,
 }
 
 /// `kitebreak trace`.
@@ -107,7 +196,9 @@ mod tests {
             "5",
         ])
         .expect("valid command line");
-        let Command::Trace(args) = cli.command;
+        let Command::Trace(args) = cli.command else {
+            panic!("parsed as another command");
+        };
         let params = args.strategy.params().expect("valid params");
         assert_eq!(params.lookback(), 20);
         assert_eq!(params.profit_target().to_string(), "0.015");
@@ -127,5 +218,15 @@ mod tests {
             let args = ["kitebreak", "trace", "--csv", "x.csv", bad[0], bad[1]];
             assert!(Cli::try_parse_from(args).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["kitebreak", "-vv", "serve", "--log-format", "json"])
+            .expect("valid command line");
+        assert_eq!(cli.global.verbose, 2);
+        assert_eq!(cli.global.log_format, LogFormat::Json);
+        assert!(Cli::try_parse_from(["kitebreak", "serve", "-v", "-q"]).is_err());
+        assert!(Cli::try_parse_from(["kitebreak", "serve", "--broker", "ib"]).is_err());
     }
 }

@@ -1,0 +1,30 @@
+//! `kitebreak serve --demo`: trades appear within a bounded number of polls, in a
+//! database of their own.
+
+use crate::helpers::Server;
+
+/// Polls of a live server before giving up (with 50 ms between polls).
+const POLLS: u32 = 600;
+
+#[tokio::test]
+async fn the_demo_shows_levels_entries_and_exits_in_a_database_of_its_own() {
+    let mut server = Server::start(&["--demo", "--demo-rate", "0"]).await;
+    let trades = server
+        .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
+        .await
+        .unwrap_or_else(|| panic!("no trade after {POLLS} polls:\n{}", server.stderr()));
+    let trade = &trades["trades"][0];
+    assert_eq!(trade["symbol"], "GOOG");
+    assert!(["profit", "loss"].contains(&trade["exit_reason"].as_str().unwrap_or("")));
+    let (_, strategies) = server.get("/strategies").await;
+    assert!(strategies["strategies"]["GOOG"]["candles_seen"].as_u64() > Some(0));
+    assert!(server.terminate().await.success());
+    let log = server.stderr();
+    assert!(log.contains("demo: trade entered"), "{log}");
+    assert!(log.contains("demo: trade exited"), "{log}");
+    assert!(server.data.path().join("demo.db").exists());
+    assert!(
+        !server.data.path().join("kitebreak.db").exists(),
+        "real state untouched"
+    );
+}

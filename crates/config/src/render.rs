@@ -1,0 +1,50 @@
+//! `serve --print-config`: the effective configuration as TOML.
+//!
+//! Secrets are listed in comments as `"***"` (set) or `(not set)`, never with their
+//! values, so the output can be pasted into an issue and loads again as a config file.
+
+use std::fmt::Write;
+
+use crate::Loaded;
+use crate::secrets::NAMES;
+
+/// The header comments and the tree.
+pub(crate) fn render(loaded: &Loaded) -> String {
+    let mut out = String::new();
+    let file = loaded
+        .file
+        .as_ref()
+        .map_or_else(|| "no file".to_owned(), |p| p.display().to_string());
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        out,
+        "# kitebreak: effective configuration (defaults < {file} < environment < flags)"
+    );
+    out.push_str(
+        "# Secrets come only from the environment (NAME, or NAME_FILE naming a file\n\
+         # only its owner can read); they are never printed:\n",
+    );
+    let width = NAMES.iter().map(|n| n.len()).max().unwrap_or_default();
+    for name in NAMES {
+        let state = match loaded.settings.secrets.get(name) {
+            Some(_) => "\"***\"",
+            None => "(not set)",
+        };
+        let _ = writeln!(out, "#   {name:<width$} = {state}");
+    }
+    out.push_str(
+        "# [orders], [risk] and [market] are validated but not enforced yet: the engine\n\
+         # places paper MARKET orders and applies no risk limits or market clock so far.\n\
+         # [risk] keys left out mean no limit.\n\n",
+    );
+    match toml::to_string_pretty(&loaded.config) {
+        Ok(text) => out.push_str(&text),
+        Err(error) => {
+            let _ = writeln!(
+                out,
+                "# the configuration could not be written as TOML: {error}"
+            );
+        }
+    }
+    out
+}
