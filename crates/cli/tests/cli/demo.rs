@@ -28,3 +28,23 @@ async fn the_demo_shows_levels_entries_and_exits_in_a_database_of_its_own() {
         "real state untouched"
     );
 }
+
+#[tokio::test]
+async fn the_demo_feed_carries_the_passphrase_when_secrets_are_set() {
+    let envs = [
+        ("KITEBREAK_WEBHOOK_SECRET", "demo-passphrase-2b9e"),
+        ("KITEBREAK_API_TOKEN", "demo-token-c41f"),
+    ];
+    let mut server = Server::start_with_env(&["--demo", "--demo-rate", "0"], &envs).await;
+    let trades = server
+        .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
+        .await;
+    assert!(trades.is_some(), "no trade:\n{}", server.stderr());
+    assert!(server.terminate().await.success());
+    let log = server.stderr();
+    assert!(
+        !log.contains("rejected") && !log.contains("stopped at"),
+        "{log}"
+    );
+    assert!(!log.contains("demo-passphrase-2b9e") && !log.contains("demo-token-c41f"));
+}
