@@ -39,6 +39,19 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = loaded.settings;
+    tracing::info!(
+        file = %loaded.file.as_ref().map_or("(none)".into(), |f| f.display().to_string()),
+        listen = %settings.listen,
+        data_dir = %settings.data_dir.display(),
+        symbol_overrides = settings.symbols.len(),
+        "configuration loaded"
+    );
+    if settings.risk.any_set() {
+        tracing::warn!(
+            "[risk] is configured but not enforced yet: the engine applies no risk limits \
+             and no kill switch"
+        );
+    }
     if settings.broker == BrokerKind::Kite {
         bail!(
             "the Kite broker is not available yet: this version can only paper-trade. \
