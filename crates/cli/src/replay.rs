@@ -26,12 +26,19 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let feed = Feed::new(&args.url, symbol.as_str(), passphrase, args.rate)?;
     let file = args.csv.display().to_string();
     tracing::info!(%symbol, candles = records.len(), url = %feed.webhook(), "replaying {file}");
+    // A progress line every tenth of the file: a slow replay is not a hung one.
+    let step = (records.len() / 10).max(1);
+    let mut sent = 0;
     let (tally, result) = feed
         .run(
             &records,
             |record, outcome| {
                 if let Outcome::Rejected(message) = outcome {
                     tracing::warn!("{file} line {}: rejected: {message}", record.line);
+                }
+                sent += 1;
+                if sent % step == 0 {
+                    tracing::info!("replay: {sent} of {} candles sent", records.len());
                 }
             },
             || false,

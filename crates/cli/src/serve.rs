@@ -39,6 +39,19 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = loaded.settings;
+    tracing::info!(
+        file = %loaded.file.as_ref().map_or("(none)".into(), |f| f.display().to_string()),
+        listen = %settings.listen,
+        data_dir = %settings.data_dir.display(),
+        symbol_overrides = settings.symbols.len(),
+        "configuration loaded"
+    );
+    if settings.risk.any_set() {
+        tracing::warn!(
+            "[risk] is configured but not enforced yet: the engine applies no risk limits \
+             and no kill switch"
+        );
+    }
     if settings.broker == BrokerKind::Kite {
         bail!(
             "the Kite broker is not available yet: this version can only paper-trade. \
@@ -55,13 +68,7 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
-    let (stop, stopped) = watch::channel(false);
-    let signal = shutdown_signal()?;
-    tokio::spawn(async move {
-        let name = signal.await;
-        tracing::info!("{name}: shutting down");
-        let _ = stop.send(true);
-    });
+    let stopped = stop_on_signal()?;
     let mut stopped_server = stopped.clone();
     let shutdown = async move {
         let _ = stopped_server.wait_for(|stop| *stop).await;
@@ -120,6 +127,18 @@ async fn wait_ready(base: &str) -> anyhow::Result<()> {
         Some(error) => Err(error).context("the server did not answer on its own address"),
         None => bail!("the server did not answer on its own address"),
     }
+}
+
+/// A flag that turns true on Ctrl-C or SIGTERM.
+fn stop_on_signal() -> anyhow::Result<watch::Receiver<bool>> {
+    let (stop, stopped) = watch::channel(false);
+    let signal = shutdown_signal()?;
+    tokio::spawn(async move {
+        let name = signal.await;
+        tracing::info!("{name}: shutting down");
+        let _ = stop.send(true);
+    });
+    Ok(stopped)
 }
 
 /// A future that resolves, with the signal's name, on Ctrl-C (SIGINT) or SIGTERM.

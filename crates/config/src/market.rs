@@ -39,6 +39,18 @@ pub struct RiskLimits {
     pub kill_switch: KillSwitch,
 }
 
+impl RiskLimits {
+    /// True when any limit is set or the kill switch is not `active`: settings a user
+    /// may rely on, which must be flagged while nothing enforces them.
+    pub fn any_set(&self) -> bool {
+        self.max_open_trades.is_some()
+            || self.max_order_quantity.is_some()
+            || self.max_order_value.is_some()
+            || self.max_daily_loss.is_some()
+            || self.kill_switch != KillSwitch::Active
+    }
+}
+
 /// A problem with one `[market]`/`[risk]` key: (key, message).
 pub(crate) type KeyProblem = (&'static str, String);
 
@@ -128,6 +140,19 @@ mod tests {
         );
         section.close = Time::constant(9, 0, 0, 0);
         assert_eq!(market_clock(&section).map_err(|e| e.0), Err("market.close"));
+    }
+
+    #[test]
+    fn risk_limits_report_whether_any_is_set() {
+        let mut section = RiskSection::default();
+        assert!(!risk_limits(&section).expect("valid").any_set());
+        section.kill_switch = KillSwitch::Halted;
+        assert!(risk_limits(&section).expect("valid").any_set());
+        section.max_open_trades = Some(0);
+        assert_eq!(
+            risk_limits(&section).map_err(|e| e.0),
+            Err("risk.max_open_trades")
+        );
     }
 
     #[test]

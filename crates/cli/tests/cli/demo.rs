@@ -13,9 +13,15 @@ async fn the_demo_shows_levels_entries_and_exits_in_a_database_of_its_own() {
         .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
         .await
         .unwrap_or_else(|| panic!("no trade after {POLLS} polls:\n{}", server.stderr()));
-    let trade = &trades["trades"][0];
-    assert_eq!(trade["symbol"], "GOOG");
-    assert!(["profit", "loss"].contains(&trade["exit_reason"].as_str().unwrap_or("")));
+    // Newest first: the oldest trade is the demo's first, entered on the 18th candle's
+    // close and exited at target on the 21st, exactly as `trace` shows for the sample.
+    let all = trades["trades"].as_array().expect("a list of trades");
+    let first = all.last().expect("at least one trade");
+    assert_eq!(first["symbol"], "GOOG");
+    assert_eq!(first["direction"], "long", "{first}");
+    assert_eq!(first["entry_price"], 111.49, "{first}");
+    assert_eq!(first["exit_price"], 117.49, "{first}");
+    assert_eq!(first["exit_reason"], "profit", "{first}");
     let (_, strategies) = server.get("/strategies").await;
     assert!(strategies["strategies"]["GOOG"]["candles_seen"].as_u64() > Some(0));
     assert!(server.terminate().await.success());
@@ -27,4 +33,24 @@ async fn the_demo_shows_levels_entries_and_exits_in_a_database_of_its_own() {
         !server.data.path().join("kitebreak.db").exists(),
         "real state untouched"
     );
+}
+
+#[tokio::test]
+async fn the_demo_feed_carries_the_passphrase_when_secrets_are_set() {
+    let envs = [
+        ("KITEBREAK_WEBHOOK_SECRET", "demo-passphrase-2b9e"),
+        ("KITEBREAK_API_TOKEN", "demo-token-c41f"),
+    ];
+    let mut server = Server::start_with_env(&["--demo", "--demo-rate", "0"], &envs).await;
+    let trades = server
+        .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
+        .await;
+    assert!(trades.is_some(), "no trade:\n{}", server.stderr());
+    assert!(server.terminate().await.success());
+    let log = server.stderr();
+    assert!(
+        !log.contains("rejected") && !log.contains("stopped at"),
+        "{log}"
+    );
+    assert!(!log.contains("demo-passphrase-2b9e") && !log.contains("demo-token-c41f"));
 }

@@ -51,6 +51,8 @@ pub struct Server {
     /// The data directory (kept alive as long as the server).
     pub data: tempfile::TempDir,
     client: reqwest::Client,
+    /// Sent as `Authorization: Bearer` when the server was given an API token.
+    token: Option<String>,
 }
 
 impl Server {
@@ -63,10 +65,22 @@ impl Server {
     /// [`Server::start`] with the data directory `data` (e.g. one a previous server
     /// left behind).
     pub async fn start_in(data: tempfile::TempDir, args: &[&str]) -> Server {
+        Server::launch(data, args, &[]).await
+    }
+
+    /// [`Server::start`] with environment variables (secrets); requests then carry
+    /// `KITEBREAK_API_TOKEN` if it is among them.
+    pub async fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        Server::launch(data, args, envs).await
+    }
+
+    async fn launch(data: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let dir = data.path().display().to_string();
         let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir];
         all.extend_from_slice(args);
         let mut child = kitebreak(&all)
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -105,17 +119,20 @@ impl Server {
             drain: Some(drain),
             data,
             client: reqwest::Client::new(),
+            token: envs
+                .iter()
+                .find(|(name, _)| *name == "KITEBREAK_API_TOKEN")
+                .map(|(_, token)| (*token).to_owned()),
         }
     }
 
     /// `GET path`: the status and the JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("the server answers");
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
     }

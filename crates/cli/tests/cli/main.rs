@@ -1,8 +1,10 @@
 //! The `kitebreak` binary, run as a user runs it: `serve` (start, health, SIGTERM,
-//! demo), configuration errors and `--print-config`, and `replay` against a server.
+//! demo), configuration errors and `--print-config`, `replay` against a server, and
+//! `trace` against the golden files.
 
 mod config;
 mod demo;
 mod helpers;
 mod replay;
 mod serve;
+mod trace;
