@@ -48,6 +48,42 @@ pub struct SimConfig {
     pub app_id: u64,
     /// How often the engine applies due prices and sends heartbeats, real time.
     pub engine_period: std::time::Duration,
+    /// Delivery holdings carried from earlier days.
+    pub holdings: Vec<HoldingSeed>,
+}
+
+/// A holding the account starts with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldingSeed {
+    /// `EXCHANGE:SYMBOL`.
+    pub key: String,
+    /// Units held.
+    pub quantity: u32,
+    /// Average buy price.
+    pub average: kitebreak_price::Price,
+}
+
+impl std::str::FromStr for HoldingSeed {
+    type Err = String;
+
+    /// Parses `NSE:INFY:10:1450.5`.
+    fn from_str(text: &str) -> Result<HoldingSeed, String> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let [exchange, symbol, quantity, average] = parts.as_slice() else {
+            return Err(format!(
+                "expected EXCHANGE:SYMBOL:QUANTITY:AVERAGE, got {text:?}"
+            ));
+        };
+        Ok(HoldingSeed {
+            key: format!("{exchange}:{symbol}"),
+            quantity: quantity
+                .parse()
+                .map_err(|_| format!("bad quantity in {text:?}"))?,
+            average: average
+                .parse()
+                .map_err(|_| format!("bad price in {text:?}"))?,
+        })
+    }
 }
 
 impl Default for SimConfig {
@@ -69,6 +105,7 @@ impl Default for SimConfig {
             user_id: "SIM001".into(),
             app_id: 1,
             engine_period: std::time::Duration::from_millis(100),
+            holdings: Vec::new(),
         }
     }
 }

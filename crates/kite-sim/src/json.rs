@@ -259,3 +259,42 @@ pub fn gtt(gtt: &Gtt, user_id: &str) -> Value {
         "meta": null,
     })
 }
+
+/// A delivery holding marked at `last`.
+pub fn holding(
+    instrument: &crate::instruments::Instrument,
+    seed: &crate::config::HoldingSeed,
+    quote: &Quote,
+) -> Value {
+    let quantity = i128::from(seed.quantity);
+    let average = i128::from(seed.average.micros());
+    let last = i128::from(quote.last.micros());
+    let change = last - i128::from(quote.close.micros());
+    json!({
+        "tradingsymbol": instrument.tradingsymbol,
+        "exchange": instrument.exchange,
+        "instrument_token": instrument.token,
+        "isin": format!("INE{:06}01010", instrument.token % 1_000_000),
+        "product": "CNC",
+        "price": 0,
+        "quantity": seed.quantity,
+        "used_quantity": 0,
+        "t1_quantity": 0,
+        "realised_quantity": seed.quantity,
+        "authorised_quantity": 0,
+        "authorised_date": null,
+        "authorisation": {},
+        "opening_quantity": seed.quantity,
+        "short_quantity": 0,
+        "collateral_quantity": 0,
+        "collateral_type": "",
+        "discrepancy": false,
+        "average_price": seed.average.to_f64(),
+        "last_price": quote.last.to_f64(),
+        "close_price": quote.close.to_f64(),
+        "pnl": money((last - average) * quantity),
+        "day_change": money(change),
+        "day_change_percentage": if quote.close.micros() == 0 { 0.0 } else { change as f64 * 100.0 / quote.close.micros() as f64 },
+        "mtf": {"quantity": 0, "used_quantity": 0, "average_price": 0, "value": 0, "initial_margin": 0},
+    })
+}

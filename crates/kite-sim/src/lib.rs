@@ -109,7 +109,13 @@ impl Sim {
             tokio::spawn(engine(shared.clone(), period, stopped.clone())),
         ];
         if let Some(target) = target {
-            tasks.push(tokio::spawn(postback::run(shared.clone(), target)));
+            let events = shared.events.subscribe();
+            tasks.push(tokio::spawn(postback::run(
+                shared.clone(),
+                target,
+                events,
+                stopped.clone(),
+            )));
         }
         Ok(SimHandle {
             addr,

@@ -64,6 +64,9 @@ struct Args {
     /// Every access token stops working at this time (RFC 3339).
     #[arg(long)]
     tokens_expire_at: Option<Timestamp>,
+    /// A delivery holding to start with, EXCHANGE:SYMBOL:QUANTITY:AVERAGE (repeatable).
+    #[arg(long = "holding")]
+    holdings: Vec<kite_sim::config::HoldingSeed>,
 }
 
 #[tokio::main]
@@ -105,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
             tokens_expire_at: args.tokens_expire_at,
             ..Faults::default()
         },
+        holdings: args.holdings,
         ..SimConfig::default()
     };
     let (key, secret, token) = (

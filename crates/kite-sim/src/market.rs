@@ -153,12 +153,19 @@ impl Market {
         self.quotes.get(&token)
     }
 
-    /// Sets a price now (admin API); returns the change.
+    /// Trades an instrument at `price` now; returns the change. The first price of an
+    /// instrument that has not traded yet opens its day there (open and previous close),
+    /// so a test or script can start any instrument at any price without tripping the
+    /// circuit limits around the dump's price.
     pub fn set(&mut self, token: u32, price: Price, at: Timestamp) -> (u32, Price) {
-        self.quotes
+        let quote = self
+            .quotes
             .entry(token)
-            .or_insert_with(|| Quote::new(price, at))
-            .trade(price, 1, at);
+            .or_insert_with(|| Quote::new(price, at));
+        if quote.volume == 0 {
+            *quote = Quote::new(price, at);
+        }
+        quote.trade(price, 1, at);
         (token, price)
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
 
 use crate::error::SimError;
 use crate::json;
@@ -64,11 +65,20 @@ async fn post(target: &Target, body: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Sends a postback for every final or modified order until the sim stops.
-pub async fn run(shared: Arc<Shared>, target: Target) {
-    let mut events = shared.events.subscribe();
+/// Sends a postback for every final or modified order until the sim stops. The
+/// receiver is subscribed by the caller so no event between spawn and start is missed.
+pub async fn run(
+    shared: Arc<Shared>,
+    target: Target,
+    mut events: broadcast::Receiver<Event>,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
-        let order = match events.recv().await {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = stopped.changed() => return,
+        };
+        let order = match event {
             Ok(Event::Order(order)) => order,
             Ok(Event::Prices(_)) | Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => return,

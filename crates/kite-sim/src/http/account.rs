@@ -144,7 +144,19 @@ pub async fn positions(State(shared): State<Arc<Shared>>) -> ApiResult {
     Ok(ok(json!({"net": rows, "day": rows})))
 }
 
-/// `GET /portfolio/holdings`: delivery holdings (the sim starts with none).
-pub async fn holdings() -> ApiResult {
-    Ok(ok(json!([])))
+/// `GET /portfolio/holdings`: the delivery holdings the sim was started with.
+pub async fn holdings(State(shared): State<Arc<Shared>>) -> ApiResult {
+    let rows: Vec<Value> = shared.with_world(|world, _| {
+        shared
+            .config
+            .holdings
+            .iter()
+            .filter_map(|seed| {
+                let instrument = world.catalogue.get(&seed.key)?;
+                let quote = world.market.quote(instrument.token)?;
+                Some(json::holding(instrument, seed, quote))
+            })
+            .collect()
+    });
+    Ok(ok(Value::Array(rows)))
 }
