@@ -9,9 +9,12 @@ use kitebreak_price::Price;
 
 use crate::instruments::Instrument;
 use crate::matching::{Decision, OrderType, decide};
-use crate::order::{Order, OrderRequest, optional_price};
+use crate::order::{Order, OrderRequest};
 use crate::params::Params;
 use crate::positions::{Position, Trade, margin_percent};
+use crate::rms;
+
+pub use crate::rms::circuit;
 use crate::status::{MODIFICATION, PLACEMENT, Status};
 
 /// Kite's per-account limit: 10 orders in one calendar second.
@@ -113,7 +116,7 @@ impl Book {
         for status in &PLACEMENT[..2] {
             order.enter(*status, cx.now);
         }
-        let rejection = forced_rejection.or_else(|| self.rejection(&order, cx));
+        let rejection = forced_rejection.or_else(|| rms::rejection(self, &order.request, cx));
         let id = order.order_id.clone();
         if let Some(message) = rejection {
             order.status_message = Some(message);
@@ -136,74 +139,6 @@ impl Book {
         order.exchange_at = Some(now);
         order.enter(resting_status(order), now);
         self.outbox.push(order.snapshot());
-    }
-
-    fn rejection(&self, order: &Order, cx: Context<'_>) -> Option<String> {
-        let request = &order.request;
-        let Some(instrument) = cx.instrument else {
-            return Some(
-                "The instrument you are placing an order for has either expired or does not exist."
-                    .into(),
-            );
-        };
-        if instrument.is_index() {
-            return Some("Indices are not tradable.".into());
-        }
-        if request.order_type.needs_market_protection() && request.market_protection == 0.0 {
-            return Some("Market orders without market protection are not allowed. Set `market_protection` (1-100, or -1 for automatic).".into());
-        }
-        if instrument.lot_size > 1 && !request.quantity.is_multiple_of(instrument.lot_size) {
-            return Some(format!(
-                "Quantity should be a multiple of lot size {}.",
-                instrument.lot_size
-            ));
-        }
-        if let Some(tick) = instrument.tick {
-            let off_tick = [request.price, request.trigger]
-                .into_iter()
-                .flatten()
-                .any(|p| p.micros() % tick.micros() != 0);
-            if off_tick {
-                return Some(format!(
-                    "Tick size for this script is {tick}. Kindly enter price in the multiple of tick size for this script."
-                ));
-            }
-        }
-        if let (Some(price), Some(close)) = (request.price, cx.close) {
-            let (lower, upper) = circuit(close);
-            if price.micros() < lower || price.micros() > upper {
-                return Some("Your order price is outside the daily range (circuit limits). Place an order within the daily range.".into());
-            }
-        }
-        self.margin_rejection(request, cx.last?)
-    }
-
-    fn margin_rejection(&self, request: &OrderRequest, last: Price) -> Option<String> {
-        let price = request.price.unwrap_or(last);
-        let required = i128::from(price.micros())
-            * i128::from(request.quantity)
-            * margin_percent(&request.product)
-            / 100;
-        let reducing = self
-            .positions
-            .iter()
-            .find(|p| {
-                p.exchange == request.exchange
-                    && p.tradingsymbol == request.tradingsymbol
-                    && p.product == request.product
-            })
-            .is_some_and(|p| match request.side {
-                crate::matching::Side::Buy => p.net() < 0,
-                crate::matching::Side::Sell => p.net() > 0,
-            });
-        let available = self.available();
-        (!reducing && required > available).then(|| {
-            format!(
-                "Insufficient funds. Required margin is {} but available margin is {}.",
-                rupees(required),
-                rupees(available)
-            )
-        })
     }
 
     /// Applies a price to every live order of the instrument.
@@ -299,7 +234,7 @@ impl Book {
     ) -> Result<String, Refusal> {
         let index = self.live_index(variety, order_id, "modified")?;
         let mut order = self.orders.remove(index);
-        let applied = apply_changes(&mut order.request, params);
+        let applied = order.request.amend(params);
         if let Err(message) = applied {
             self.orders.insert(index, order);
             return Err(Refusal::Input(message));
@@ -439,48 +374,4 @@ fn resting_status(order: &Order) -> Status {
     } else {
         Status::Open
     }
-}
-
-fn apply_changes(request: &mut OrderRequest, params: &Params) -> Result<(), String> {
-    let mut changed = request.clone();
-    if let Some(text) = params.get("order_type") {
-        changed.order_type = OrderType::parse(text).ok_or("Invalid `order_type`.")?;
-    }
-    if let Some(text) = params.get("quantity") {
-        changed.quantity = text
-            .parse()
-            .ok()
-            .filter(|q| *q > 0)
-            .ok_or("Invalid `quantity`.")?;
-    }
-    if params.get("price").is_some() {
-        changed.price = optional_price(params, "price")?;
-    }
-    if params.get("trigger_price").is_some() {
-        changed.trigger = optional_price(params, "trigger_price")?;
-    }
-    if let Some(validity) = params.get("validity") {
-        changed.validity = validity.to_string();
-    }
-    if let Some(text) = params.get("market_protection") {
-        changed.market_protection = text.parse().map_err(|_| "Invalid `market_protection`.")?;
-    }
-    if changed.order_type.needs_price() && changed.price.is_none() {
-        return Err("Invalid `price`.".into());
-    }
-    if changed.order_type.needs_trigger() && changed.trigger.is_none() {
-        return Err("Invalid `trigger_price`.".into());
-    }
-    *request = changed;
-    Ok(())
-}
-
-/// Daily price band around the previous close: ±20%, in micros.
-pub fn circuit(close: Price) -> (i64, i64) {
-    let band = close.micros() / 5;
-    (close.micros() - band, close.micros() + band)
-}
-
-fn rupees(micros: i128) -> String {
-    format!("{:.2}", micros as f64 / 1e6)
 }

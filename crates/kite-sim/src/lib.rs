@@ -24,6 +24,7 @@ pub mod order;
 pub mod params;
 pub mod positions;
 pub mod postback;
+pub mod rms;
 pub mod rng;
 pub mod script;
 pub mod sessions;

@@ -64,6 +64,21 @@ struct Args {
     /// Every access token stops working at this time (RFC 3339).
     #[arg(long)]
     tokens_expire_at: Option<Timestamp>,
+    /// Accept the next N API requests and never answer them.
+    #[arg(long, default_value_t = 0)]
+    hang_next: u32,
+    /// Carry out the next N order placements but never answer them.
+    #[arg(long, default_value_t = 0)]
+    lose_next_order: u32,
+    /// Reject the next N order placements.
+    #[arg(long, default_value_t = 0)]
+    reject_next_order: u32,
+    /// Keep ticker connections open but send nothing on them.
+    #[arg(long)]
+    ws_silent: bool,
+    /// Drop every ticker connection every N real seconds (0 = never).
+    #[arg(long, default_value_t = 0)]
+    ws_drop_every: u64,
     /// A delivery holding to start with, EXCHANGE:SYMBOL:QUANTITY:AVERAGE (repeatable).
     #[arg(long = "holding")]
     holdings: Vec<kite_sim::config::HoldingSeed>,
@@ -106,6 +121,10 @@ async fn main() -> anyhow::Result<()> {
             share_500: args.share_500,
             share_503: args.share_503,
             tokens_expire_at: args.tokens_expire_at,
+            hang_next: args.hang_next,
+            lose_next_order: args.lose_next_order,
+            reject_next_order: args.reject_next_order,
+            ws_silent: args.ws_silent,
             ..Faults::default()
         },
         holdings: args.holdings,

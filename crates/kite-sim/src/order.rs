@@ -139,6 +139,42 @@ impl OrderRequest {
     pub fn key(&self) -> String {
         format!("{}:{}", self.exchange, self.tradingsymbol)
     }
+
+    /// Applies the fields of a modification form (`PUT /orders/{variety}/{id}`); fields
+    /// left out keep their values. Nothing changes when a field is invalid.
+    pub fn amend(&mut self, params: &Params) -> Result<(), String> {
+        let mut changed = self.clone();
+        if let Some(text) = params.get("order_type") {
+            changed.order_type = OrderType::parse(text).ok_or("Invalid `order_type`.")?;
+        }
+        if let Some(text) = params.get("quantity") {
+            changed.quantity = text
+                .parse()
+                .ok()
+                .filter(|q| *q > 0)
+                .ok_or("Invalid `quantity`.")?;
+        }
+        if params.get("price").is_some() {
+            changed.price = optional_price(params, "price")?;
+        }
+        if params.get("trigger_price").is_some() {
+            changed.trigger = optional_price(params, "trigger_price")?;
+        }
+        if let Some(validity) = params.get("validity") {
+            changed.validity = validity.to_string();
+        }
+        if let Some(text) = params.get("market_protection") {
+            changed.market_protection = text.parse().map_err(|_| "Invalid `market_protection`.")?;
+        }
+        if changed.order_type.needs_price() && changed.price.is_none() {
+            return Err("Invalid `price`.".into());
+        }
+        if changed.order_type.needs_trigger() && changed.trigger.is_none() {
+            return Err("Invalid `trigger_price`.".into());
+        }
+        *self = changed;
+        Ok(())
+    }
 }
 
 /// An order and its history.

@@ -217,3 +217,56 @@ async fn a_dropped_socket_makes_the_official_ticker_reconnect() {
     ticker.close();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn latency_delays_every_answer() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_faults(Faults {
+        latency_ms: 200,
+        ..Faults::default()
+    });
+    let started = std::time::Instant::now();
+    kite.profile().await.expect("profile");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_socket_sends_neither_ticks_nor_heartbeats() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let sim = spawn_sim().await;
+    sim.set_faults(Faults {
+        ws_silent: true,
+        ..Faults::default()
+    });
+    let url = format!(
+        "{}/?api_key={}&access_token={}",
+        sim.ws_url(),
+        kite_sim::config::DEFAULT_API_KEY,
+        crate::helpers::TOKEN
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("upgrade");
+    socket
+        .send(Message::Text(
+            r#"{"a":"mode","v":["full",[408065]]}"#.into(),
+        ))
+        .await
+        .expect("send");
+    sim.set_price("NSE:INFY", price("1500"));
+    let quiet = tokio::time::timeout(Duration::from_millis(2_500), socket.next()).await;
+    assert!(quiet.is_err(), "expected silence, got {quiet:?}");
+    sim.set_faults(Faults::default());
+    let woke = tokio::time::timeout(Duration::from_secs(3), socket.next())
+        .await
+        .expect("a heartbeat once no longer silent");
+    assert!(matches!(woke, Some(Ok(Message::Binary(_)))));
+    sim.shutdown().await;
+}

@@ -6,6 +6,7 @@
 
 mod faults;
 mod helpers;
+mod market;
 mod postbacks;
 mod scenario;
 mod session;
