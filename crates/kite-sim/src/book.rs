@@ -128,6 +128,12 @@ impl Book {
         } else {
             self.open(&mut order, cx.now);
             self.match_order(&mut order, cx.last, cx.now);
+            if order.request.validity == "IOC" && order.status.is_live() {
+                // Immediate-or-cancel: whatever did not fill at once is cancelled.
+                order.cancelled = order.pending();
+                order.enter(Status::Cancelled, cx.now);
+                self.outbox.push(order.snapshot());
+            }
         }
         self.orders.push(order);
         id

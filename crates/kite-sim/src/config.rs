@@ -50,6 +50,8 @@ pub struct SimConfig {
     pub engine_period: std::time::Duration,
     /// Delivery holdings carried from earlier days.
     pub holdings: Vec<HoldingSeed>,
+    /// Enforce Kite's per-second API limits (quotes 1, historical 3, others 10).
+    pub strict_rate_limits: bool,
 }
 
 /// A holding the account starts with.
@@ -106,6 +108,7 @@ impl Default for SimConfig {
             app_id: 1,
             engine_period: std::time::Duration::from_millis(100),
             holdings: Vec::new(),
+            strict_rate_limits: false,
         }
     }
 }

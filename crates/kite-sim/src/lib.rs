@@ -18,6 +18,7 @@ pub mod gtt;
 pub mod http;
 pub mod instruments;
 pub mod json;
+pub mod limits;
 pub mod market;
 pub mod matching;
 pub mod order;
@@ -187,12 +188,19 @@ impl SimHandle {
         });
     }
 
-    /// Stops serving and waits for the tasks to end.
+    /// Stops serving and waits for the tasks to end. Requests held open by the hang
+    /// faults would keep a graceful shutdown waiting forever, so after two seconds the
+    /// remaining tasks are aborted.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         self.shared.ws_drop.send_modify(|g| *g += 1);
-        for task in self.tasks {
-            let _ = task.await;
+        for mut task in self.tasks {
+            if tokio::time::timeout(std::time::Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
     }
 }

@@ -76,6 +76,9 @@ struct Args {
     /// Keep ticker connections open but send nothing on them.
     #[arg(long)]
     ws_silent: bool,
+    /// Enforce Kite's per-second API limits (quotes 1, historical 3, others 10).
+    #[arg(long)]
+    strict_rate_limits: bool,
     /// Drop every ticker connection every N real seconds (0 = never).
     #[arg(long, default_value_t = 0)]
     ws_drop_every: u64,
@@ -128,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
             ..Faults::default()
         },
         holdings: args.holdings,
+        strict_rate_limits: args.strict_rate_limits,
         ..SimConfig::default()
     };
     let (key, secret, token) = (

@@ -45,6 +45,8 @@ pub struct World {
     pub faults: Faults,
     /// Draws fault shares.
     pub rng: SplitMix,
+    /// Kite's per-second API limits (when enabled).
+    pub limits: crate::limits::RateLimits,
     changed: Vec<u32>,
 }
 
@@ -82,6 +84,7 @@ impl World {
             gtts: Vec::new(),
             faults: config.faults.clone(),
             rng: SplitMix::new(config.seed),
+            limits: crate::limits::RateLimits::new(config.strict_rate_limits),
             changed: Vec::new(),
         };
         Ok((world, first))

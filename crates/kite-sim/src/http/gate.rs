@@ -112,10 +112,16 @@ async fn check(
     let (api_key, token) = header("authorization")
         .and_then(Sessions::parse_authorization)
         .ok_or_else(ApiError::token)?;
-    let admitted = shared.with_world(|world, now| world.sessions.admits(api_key, token, now));
-    if admitted {
-        Ok(())
-    } else {
-        Err(ApiError::token())
+    let (admitted, within_limits) = shared.with_world(|world, now| {
+        let admitted = world.sessions.admits(api_key, token, now);
+        (
+            admitted,
+            admitted && world.limits.admit(path, now.as_second()),
+        )
+    });
+    match (admitted, within_limits) {
+        (false, _) => Err(ApiError::token()),
+        (true, false) => Err(ApiError::injected(429)),
+        (true, true) => Ok(()),
     }
 }

@@ -160,3 +160,26 @@ async fn a_two_leg_gtt_fires_once() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn strict_rate_limits_allow_one_quote_call_per_second() {
+    let sim = spawn_with(SimConfig {
+        strict_rate_limits: true,
+        ..config()
+    })
+    .await;
+    let kite = kite(&sim);
+    kite.ltp(&["NSE:INFY"]).await.expect("first quote call");
+    match kite.ohlc(&["NSE:INFY"]).await {
+        Err(Error::Api(api)) => {
+            assert_eq!((api.status, api.kind.as_str()), (429, "NetworkException"))
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    kite.orders()
+        .await
+        .expect("other endpoints have their own budget");
+    sim.advance(SignedDuration::from_secs(1));
+    kite.ltp(&["NSE:INFY"]).await.expect("a new second");
+    sim.shutdown().await;
+}

@@ -289,3 +289,57 @@ async fn modify_and_cancel_walk_through_kites_states() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_ioc_limit_that_cannot_fill_is_cancelled_at_once() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    let ioc = buy(OrderType::Limit, 4)
+        .price(1490.0)
+        .validity(kiteconnect::Validity::Ioc);
+    let placed = kite
+        .place_order(Variety::Regular, ioc)
+        .await
+        .expect("placed");
+    let history = kite.order_history(&placed.order_id).await.expect("history");
+    let last = history.last().expect("state");
+    assert_eq!(
+        (last.status.as_str(), last.cancelled_quantity),
+        ("CANCELLED", 4.0)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_after_market_order_waits_for_the_open() {
+    let sim = spawn_sim().await;
+    sim.set_price("NSE:INFY", price("1500"));
+    // 10:00 IST + 10 h = 20:00 IST, after the close.
+    sim.advance(SignedDuration::from_hours(10));
+    let kite = kite(&sim);
+    let amo = buy(OrderType::Limit, 1).price(1505.0);
+    let placed = kite.place_order(Variety::Amo, amo).await.expect("placed");
+    let last = |h: Vec<kiteconnect::Order>| h.last().map(|o| o.status.clone());
+    assert_eq!(
+        last(kite.order_history(&placed.order_id).await.expect("h")),
+        Some("AMO REQ RECEIVED".into())
+    );
+    // Next day 09:15 IST; the test token died at 06:00, so log in again.
+    sim.advance(SignedDuration::from_mins(13 * 60 + 15));
+    sim.shared()
+        .with_world(|world, now| world.sessions.add(crate::helpers::TOKEN, now));
+    let history = kite.order_history(&placed.order_id).await.expect("h");
+    assert_eq!(
+        statuses(&history),
+        [
+            "PUT ORDER REQ RECEIVED",
+            "VALIDATION PENDING",
+            "AMO REQ RECEIVED",
+            "OPEN PENDING",
+            "OPEN",
+            "COMPLETE"
+        ]
+    );
+    sim.shutdown().await;
+}
