@@ -130,4 +130,21 @@ mod tests {
         assert_eq!(clock.now().as_second(), 1_764_048_690);
         assert_eq!(kite_time(start), "2025-11-25 11:00:00");
     }
+
+    #[test]
+    fn a_running_clock_runs_speed_times_faster() {
+        let start = Timestamp::from_second(1_764_048_600).expect("valid");
+        let clock = SimClock::new(ClockMode::Running {
+            start,
+            speed: 3_600.0,
+        });
+        let real = Instant::now();
+        while real.elapsed() < std::time::Duration::from_millis(2) {
+            std::hint::spin_loop();
+        }
+        let elapsed = clock.now().duration_since(start);
+        assert!(elapsed >= SignedDuration::from_secs(7), "{elapsed:?}");
+        clock.advance(SignedDuration::from_hours(1));
+        assert!(clock.now().duration_since(start) >= SignedDuration::from_hours(1));
+    }
 }

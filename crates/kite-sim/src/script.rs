@@ -156,4 +156,16 @@ mod tests {
         assert_eq!(seconds, vec![10, 5, 7]);
         assert!(catalogue.get("NSE:NEWCO").is_some_and(|i| i.tick.is_some()));
     }
+
+    #[test]
+    fn a_directory_holds_one_file_per_symbol() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("INFY.csv"), "time,price\n0,1500\n1,1501\n").expect("write");
+        std::fs::write(dir.path().join("NEWCO.csv"), "time,price\n0,10\n").expect("write");
+        let base = Timestamp::from_second(1_764_048_600).expect("time");
+        let mut catalogue = Catalogue::default();
+        let script = load(dir.path(), base, &mut catalogue).expect("loads");
+        assert_eq!(script.len(), 3);
+        assert!(catalogue.get("NSE:INFY").is_some() && catalogue.get("NSE:NEWCO").is_some());
+    }
 }

@@ -3,7 +3,8 @@
 //! A frame is a u16 packet count, then per packet a u16 length and the packet. Lengths
 //! give the mode: 8 ltp, 44 quote, 184 full (with five bid and five offer levels), and
 //! for indices 28 (quote) and 32 (full). Prices are integers: paise (÷100) except CDS
-//! (÷10^7) and BCD (÷10^4), chosen by the token's segment byte.
+//! (segment 3, ÷10^7) and BCD and NCO (segments 6 and 12, ÷10^4, as the official Rust
+//! client decodes them), chosen by the token's segment byte.
 
 use jiff::Timestamp;
 use kitebreak_price::Price;
@@ -40,9 +41,9 @@ pub const HEARTBEAT: [u8; 1] = [0];
 /// Micro-units per wire unit for a segment.
 fn micros_per_unit(segment: u32) -> i64 {
     match segment {
-        3 => 0,      // CDS: 10^7 per rupee, finer than a micro; see `wire_price`.
-        6 => 100,    // BCD: 10^4 per rupee.
-        _ => 10_000, // paise
+        3 => 0,        // CDS: 10^7 per rupee, finer than a micro; see `wire_price`.
+        6 | 12 => 100, // BCD, NCO: 10^4 per rupee.
+        _ => 10_000,   // paise
     }
 }
 
@@ -145,5 +146,6 @@ mod tests {
         assert_eq!(wire_price(1, price), 7_275);
         assert_eq!(wire_price(3, price), 727_525_000);
         assert_eq!(wire_price(6, price), 727_525);
+        assert_eq!(wire_price(12, price), 727_525);
     }
 }
