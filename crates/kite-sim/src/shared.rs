@@ -6,6 +6,7 @@
 //! publishes what the work caused (price changes, order updates) in the order it
 //! happened, before the lock is released.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -29,6 +30,8 @@ pub enum Event {
 /// One Kite API request as received.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoggedRequest {
+    /// Sequence number, from 1.
+    pub id: u64,
     /// Simulated time of arrival (IST, Kite format).
     pub at: String,
     /// HTTP method.
@@ -60,6 +63,7 @@ pub struct Shared {
     pub log: Mutex<Vec<LoggedRequest>>,
     /// Bumped to make every ticker connection drop.
     pub ws_drop: watch::Sender<u64>,
+    requests: AtomicU64,
 }
 
 /// Locks a mutex, recovering from a panic elsewhere (state is only mutated whole).
@@ -82,7 +86,13 @@ impl Shared {
             events,
             log: Mutex::new(Vec::new()),
             ws_drop,
+            requests: AtomicU64::new(0),
         }
+    }
+
+    /// The next request-log sequence number.
+    pub fn next_request_id(&self) -> u64 {
+        self.requests.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Runs `work` on the world at the current time and publishes what it caused.

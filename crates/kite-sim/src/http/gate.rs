@@ -23,6 +23,9 @@ use crate::shared::{LoggedRequest, Shared, lock};
 /// Largest request body read.
 const MAX_BODY: usize = 1 << 20;
 
+/// Most requests kept in the log.
+const MAX_LOG: usize = 100_000;
+
 /// Paths Kite serves without a session.
 fn is_public(method: &Method, path: &str) -> bool {
     (method == Method::POST && path == "/session/token")
@@ -39,10 +42,14 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return ApiError::input("Request body too large or unreadable.").into_response();
+    };
     let query = Params::parse(parts.uri.query().unwrap_or_default().as_bytes());
     let form = Params::parse(&bytes);
+    let id = shared.next_request_id();
     let entry = LoggedRequest {
+        id,
         at: kite_time(shared.clock.now()),
         method: parts.method.to_string(),
         path: path.clone(),
@@ -60,11 +67,14 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
         form: form.0.clone(),
         status: 0,
     };
-    let index = {
+    {
         let mut log = lock(&shared.log);
+        if log.len() >= MAX_LOG {
+            // Long runs keep the most recent requests; tests never come close.
+            log.drain(..MAX_LOG / 2);
+        }
         log.push(entry);
-        log.len() - 1
-    };
+    }
     let response = match check(&shared, &parts, &path).await {
         Err(error) => error.into_response(),
         Ok(()) => {
@@ -75,7 +85,7 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
                 .await
         }
     };
-    if let Some(entry) = lock(&shared.log).get_mut(index) {
+    if let Some(entry) = lock(&shared.log).iter_mut().rev().find(|e| e.id == id) {
         entry.status = response.status().as_u16();
     }
     response
