@@ -20,6 +20,9 @@ use crate::status::{MODIFICATION, PLACEMENT, Status};
 /// Kite's per-account limit: 10 orders in one calendar second.
 pub const ORDERS_PER_SECOND: u32 = 10;
 
+/// Kite allows at most 25 modifications of one order.
+pub const MAX_MODIFICATIONS: u32 = 25;
+
 /// Why a book operation was refused outright (no order changed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -44,6 +47,8 @@ pub struct Context<'a> {
     pub close: Option<Price>,
     /// Whether the exchange session is open (AMO orders wait for it).
     pub market_open: bool,
+    /// Fault: fill this order in two parts.
+    pub split_fill: bool,
 }
 
 /// The account.
@@ -110,6 +115,8 @@ impl Book {
             exchange_at: None,
             updated_at: None,
             modified: false,
+            modifications: 0,
+            split_fill: cx.split_fill,
             guid: format!("sim{:012}", self.sequence),
             history: Vec::new(),
         };
@@ -185,11 +192,23 @@ impl Book {
     }
 
     fn fill(&mut self, order: &mut Order, price: Price, now: Timestamp) {
-        let quantity = order.pending();
+        let pending = order.pending();
+        let quantity = if order.split_fill && order.filled == 0 && pending > 1 {
+            pending / 2
+        } else {
+            pending
+        };
         order.triggered = true;
+        order.average = Some(average(order.average, order.filled, price, quantity));
         order.filled += quantity;
-        order.average = Some(price);
-        order.enter(Status::Complete, now);
+        order.enter(
+            if order.pending() == 0 {
+                Status::Complete
+            } else {
+                Status::Open
+            },
+            now,
+        );
         self.outbox.push(order.snapshot());
         let request = &order.request;
         let trade = Trade {
@@ -245,8 +264,15 @@ impl Book {
             self.orders.insert(index, order);
             return Err(Refusal::Input(message));
         }
+        if order.modifications >= MAX_MODIFICATIONS {
+            self.orders.insert(index, order);
+            return Err(Refusal::Input(
+                "Maximum allowed order modifications exceeded.".into(),
+            ));
+        }
         let amo = order.status == Status::AmoReqReceived;
         order.modified = true;
+        order.modifications += 1;
         order.placed_at = now;
         for status in MODIFICATION {
             order.enter(status, now);
@@ -368,6 +394,20 @@ impl Book {
     pub fn available(&self) -> i128 {
         self.balance + self.realised() - self.utilised()
     }
+}
+
+/// Volume-weighted average of an earlier average and a new fill.
+fn average(before: Option<Price>, filled: u32, price: Price, quantity: u32) -> Price {
+    let Some(before) = before.filter(|_| filled > 0) else {
+        return price;
+    };
+    let total = i128::from(before.micros()) * i128::from(filled)
+        + i128::from(price.micros()) * i128::from(quantity);
+    let micros = total / i128::from(filled + quantity);
+    i64::try_from(micros)
+        .ok()
+        .and_then(|m| Price::from_micros(m).ok())
+        .unwrap_or(price)
 }
 
 fn resting_status(order: &Order) -> Status {

@@ -29,6 +29,9 @@ pub struct Faults {
     pub reject_next_order: u32,
     /// Message for those rejections (default: an RMS margin message).
     pub reject_message: Option<String>,
+    /// The next N order placements fill in two parts: half at the first matching
+    /// price (an UPDATE), the rest at the next one.
+    pub partial_fill_next: u32,
     /// WebSocket connections stay open but send nothing (no ticks, no heartbeats).
     pub ws_silent: bool,
     /// Every access token stops working at this time (RFC 3339).

@@ -86,7 +86,7 @@ pub fn order_update(order: &Order, user_id: &str, app_id: u64, api_secret: &str)
         map.insert("unfilled_quantity".into(), json!(unfilled));
         map.insert("app_id".into(), json!(app_id));
         map.insert("checksum".into(), json!(checksum));
-        if let Some(status) = order.status.postback() {
+        if let Some(status) = order.update_status() {
             map.insert("status".into(), json!(status));
         }
     }

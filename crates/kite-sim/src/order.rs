@@ -208,6 +208,10 @@ pub struct Order {
     pub updated_at: Option<Timestamp>,
     /// Whether it was modified.
     pub modified: bool,
+    /// Modifications so far (Kite allows 25 per order).
+    pub modifications: u32,
+    /// Fault: fill in two parts (half at the first matching price, the rest later).
+    pub split_fill: bool,
     /// Client-side idempotency id.
     pub guid: String,
     /// Earlier states, oldest first (each without its own history).
@@ -240,6 +244,13 @@ impl Order {
         let snapshot = self.clone();
         self.history = history;
         self.history.push(snapshot);
+    }
+
+    /// The status a postback or WebSocket update carries, if one is sent for this state:
+    /// COMPLETE, CANCELLED, REJECTED, or UPDATE for a modification or a partial fill.
+    pub fn update_status(&self) -> Option<&'static str> {
+        let partial = self.status == Status::Open && self.filled > 0;
+        self.status.postback().or(partial.then_some("UPDATE"))
     }
 
     /// The order as it is now, without its history (for updates and listings).

@@ -83,7 +83,7 @@ pub async fn run(
             Ok(Event::Prices(_)) | Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => return,
         };
-        if order.status.postback().is_none() {
+        if order.update_status().is_none() {
             continue;
         }
         let config = &shared.config;

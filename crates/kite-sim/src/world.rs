@@ -135,7 +135,7 @@ impl World {
                 market_protection: 0.0,
                 tag: None,
             };
-            let order_id = self.place_request(request, now, None);
+            let order_id = self.place_request(request, now, None, false);
             gtt.legs[index].fired = Some((last, now, order_id));
             gtt.status = "triggered".into();
             gtt.updated_at = now;
@@ -153,7 +153,9 @@ impl World {
         self.book.count_placement(now)?;
         let request = OrderRequest::parse(variety, params).map_err(Refusal::Input)?;
         let forced = self.faults.take_rejection();
-        Ok(self.place_request(request, now, forced))
+        let split = self.faults.partial_fill_next > 0;
+        self.faults.partial_fill_next = self.faults.partial_fill_next.saturating_sub(1);
+        Ok(self.place_request(request, now, forced, split))
     }
 
     fn place_request(
@@ -161,6 +163,7 @@ impl World {
         request: OrderRequest,
         now: Timestamp,
         forced: Option<String>,
+        split_fill: bool,
     ) -> String {
         let instrument = self.catalogue.get(&request.key());
         let quote = instrument.and_then(|i| self.market.quote(i.token));
@@ -170,6 +173,7 @@ impl World {
             last: quote.map(|q| q.last),
             close: quote.map(|q| q.close),
             market_open: market_open(now),
+            split_fill,
         };
         self.book.place(request, cx, forced)
     }

@@ -69,17 +69,30 @@ fn tokens(value: &serde_json::Value) -> Vec<u32> {
         .unwrap_or_default()
 }
 
+/// Kite's cap on instruments per connection.
+pub const MAX_SUBSCRIPTIONS: usize = 3_000;
+
+/// Whether `token` is (or may become) one of the connection's subscriptions.
+fn has_room(subscriptions: &HashMap<u32, Mode>, token: u32) -> bool {
+    subscriptions.len() < MAX_SUBSCRIPTIONS || subscriptions.contains_key(&token)
+}
+
 /// Applies a client message; returns the tokens whose current tick should be sent.
+/// Tokens beyond [`MAX_SUBSCRIPTIONS`] are ignored and the connection stays up.
 fn command(subscriptions: &mut HashMap<u32, Mode>, text: &str) -> Vec<u32> {
     let Ok(command) = serde_json::from_str::<Command>(text) else {
         return Vec::new();
     };
     match command.a.as_str() {
         "subscribe" => {
-            let list = tokens(&command.v);
-            for token in &list {
-                subscriptions.entry(*token).or_insert(Mode::Quote);
-            }
+            let mut list = tokens(&command.v);
+            list.retain(|token| {
+                let room = has_room(subscriptions, *token);
+                if room {
+                    subscriptions.entry(*token).or_insert(Mode::Quote);
+                }
+                room
+            });
             list
         }
         "unsubscribe" => {
@@ -94,11 +107,15 @@ fn command(subscriptions: &mut HashMap<u32, Mode>, text: &str) -> Vec<u32> {
                 .get(0)
                 .and_then(|m| m.as_str())
                 .and_then(Mode::parse);
-            let list = command.v.get(1).map(tokens).unwrap_or_default();
+            let mut list = command.v.get(1).map(tokens).unwrap_or_default();
             let Some(mode) = mode else { return Vec::new() };
-            for token in &list {
-                subscriptions.insert(*token, mode);
-            }
+            list.retain(|token| {
+                let room = has_room(subscriptions, *token);
+                if room {
+                    subscriptions.insert(*token, mode);
+                }
+                room
+            });
             list
         }
         _ => Vec::new(),
@@ -161,5 +178,35 @@ async fn serve(shared: Arc<Shared>, mut socket: WebSocket) {
             return;
         }
         sent_since_beat = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_change_subscriptions_within_the_cap() {
+        let mut subscriptions = HashMap::new();
+        assert_eq!(
+            command(
+                &mut subscriptions,
+                r#"{"a":"subscribe","v":[408065,884737]}"#
+            ),
+            [408_065, 884_737]
+        );
+        assert_eq!(subscriptions.get(&408_065), Some(&Mode::Quote));
+        assert_eq!(
+            command(&mut subscriptions, r#"{"a":"mode","v":["full",[408065]]}"#),
+            [408_065]
+        );
+        assert_eq!(subscriptions.get(&408_065), Some(&Mode::Full));
+        command(&mut subscriptions, r#"{"a":"unsubscribe","v":[884737]}"#);
+        assert_eq!(subscriptions.len(), 1);
+        let many: Vec<u32> = (1..=3_005).collect();
+        let text = serde_json::json!({"a": "subscribe", "v": many}).to_string();
+        assert_eq!(command(&mut subscriptions, &text).len(), 2_999);
+        assert_eq!(subscriptions.len(), MAX_SUBSCRIPTIONS);
+        assert!(command(&mut subscriptions, "not json").is_empty());
     }
 }

@@ -343,3 +343,79 @@ async fn an_after_market_order_waits_for_the_open() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_split_fill_reports_an_update_then_completes_at_the_average() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    sim.set_faults(kite_sim::Faults {
+        partial_fill_next: 1,
+        ..kite_sim::Faults::default()
+    });
+    let placed = kite
+        .place_order(Variety::Regular, buy(OrderType::Limit, 10).price(1495.0))
+        .await
+        .expect("placed");
+    sim.set_price("NSE:INFY", price("1495"));
+    let history = kite.order_history(&placed.order_id).await.expect("history");
+    let partly = history.last().expect("state");
+    assert_eq!(
+        (
+            partly.status.as_str(),
+            partly.filled_quantity,
+            partly.pending_quantity
+        ),
+        ("OPEN", 5.0, 5.0)
+    );
+    sim.set_price("NSE:INFY", price("1494"));
+    let history = kite.order_history(&placed.order_id).await.expect("history");
+    let done = history.last().expect("state");
+    assert_eq!(
+        (
+            done.status.as_str(),
+            done.filled_quantity,
+            done.average_price
+        ),
+        ("COMPLETE", 10.0, 1494.5)
+    );
+    assert_eq!(
+        kite.order_trades(&placed.order_id)
+            .await
+            .expect("trades")
+            .len(),
+        2
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_twenty_sixth_modification_is_refused() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    let placed = kite
+        .place_order(Variety::Regular, buy(OrderType::Limit, 1).price(1400.0))
+        .await
+        .expect("placed");
+    for i in 0..25 {
+        let params = OrderParams::new().price(1400.0 + f64::from(i % 2) * 0.05);
+        kite.modify_order(Variety::Regular, &placed.order_id, params)
+            .await
+            .expect("within 25");
+    }
+    match kite
+        .modify_order(
+            Variety::Regular,
+            &placed.order_id,
+            OrderParams::new().price(1401.0),
+        )
+        .await
+    {
+        Err(Error::Api(api)) => {
+            assert_eq!((api.status, api.kind.as_str()), (400, "InputException"))
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    sim.shutdown().await;
+}
