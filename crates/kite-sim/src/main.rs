@@ -73,6 +73,9 @@ struct Args {
     /// Reject the next N order placements.
     #[arg(long, default_value_t = 0)]
     reject_next_order: u32,
+    /// Fill the next N orders in two parts.
+    #[arg(long, default_value_t = 0)]
+    partial_fill_next: u32,
     /// Keep ticker connections open but send nothing on them.
     #[arg(long)]
     ws_silent: bool,
@@ -128,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
             lose_next_order: args.lose_next_order,
             reject_next_order: args.reject_next_order,
             ws_silent: args.ws_silent,
+            partial_fill_next: args.partial_fill_next,
             ..Faults::default()
         },
         holdings: args.holdings,

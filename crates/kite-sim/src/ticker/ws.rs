@@ -150,7 +150,12 @@ async fn serve(shared: Arc<Shared>, mut socket: WebSocket) {
                     let wanted = command(&mut subscriptions, text.as_str());
                     ticks(&shared, &subscriptions, &wanted).map(|f| Message::Binary(f.into()))
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) => {
+                    // Complete the closing handshake so the client sees a clean close.
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                None | Some(Err(_)) => return,
                 Some(Ok(_)) => None,
             },
             event = events.recv() => match event {
