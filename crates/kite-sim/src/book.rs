@@ -259,11 +259,19 @@ impl Book {
     ) -> Result<String, Refusal> {
         let index = self.live_index(variety, order_id, "modified")?;
         let mut order = self.orders.remove(index);
-        let applied = order.request.amend(params);
+        let mut amended = order.request.clone();
+        let applied = amended.amend(params).and_then(|()| {
+            // A partly filled order cannot shrink below what already filled.
+            if amended.quantity <= order.filled {
+                return Err("Quantity must exceed the filled quantity.".to_string());
+            }
+            Ok(())
+        });
         if let Err(message) = applied {
             self.orders.insert(index, order);
             return Err(Refusal::Input(message));
         }
+        order.request = amended;
         if order.modifications >= MAX_MODIFICATIONS {
             self.orders.insert(index, order);
             return Err(Refusal::Input(

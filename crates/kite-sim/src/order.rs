@@ -231,7 +231,9 @@ impl Order {
 
     /// Units neither filled nor cancelled.
     pub fn pending(&self) -> u32 {
-        self.request.quantity - self.filled - self.cancelled
+        self.request
+            .quantity
+            .saturating_sub(self.filled + self.cancelled)
     }
 
     /// Moves to `status` and records the new state in the history.

@@ -419,3 +419,52 @@ async fn the_twenty_sixth_modification_is_refused() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_partly_filled_order_cannot_shrink_below_its_fills() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    sim.set_faults(kite_sim::Faults {
+        partial_fill_next: 1,
+        ..kite_sim::Faults::default()
+    });
+    let placed = kite
+        .place_order(Variety::Regular, buy(OrderType::Limit, 10).price(1495.0))
+        .await
+        .expect("placed");
+    sim.set_price("NSE:INFY", price("1495"));
+    match kite
+        .modify_order(
+            Variety::Regular,
+            &placed.order_id,
+            OrderParams::new().quantity(3),
+        )
+        .await
+    {
+        Err(Error::Api(api)) => assert_eq!(api.status, 400),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    kite.modify_order(
+        Variety::Regular,
+        &placed.order_id,
+        OrderParams::new().quantity(8),
+    )
+    .await
+    .expect("above the fills");
+    let last = kite
+        .order_history(&placed.order_id)
+        .await
+        .expect("history")
+        .pop()
+        .expect("state");
+    assert_eq!(
+        (
+            last.status.as_str(),
+            last.filled_quantity,
+            last.pending_quantity
+        ),
+        ("OPEN", 5.0, 3.0)
+    );
+    sim.shutdown().await;
+}
