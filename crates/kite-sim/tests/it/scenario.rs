@@ -445,6 +445,7 @@ async fn a_partly_filled_order_cannot_shrink_below_its_fills() {
         Err(Error::Api(api)) => assert_eq!(api.status, 400),
         other => panic!("expected a refusal, got {other:?}"),
     }
+    // Still marketable at 1495: the remaining 3 fill as soon as the change is in.
     kite.modify_order(
         Variety::Regular,
         &placed.order_id,
@@ -464,7 +465,7 @@ async fn a_partly_filled_order_cannot_shrink_below_its_fills() {
             last.filled_quantity,
             last.pending_quantity
         ),
-        ("OPEN", 5.0, 3.0)
+        ("COMPLETE", 8.0, 0.0)
     );
     sim.shutdown().await;
 }
