@@ -30,6 +30,7 @@ pub mod rng;
 pub mod script;
 pub mod sessions;
 pub mod shared;
+pub mod squareoff;
 pub mod status;
 pub mod ticker;
 pub mod world;

@@ -48,6 +48,7 @@ pub struct World {
     /// Kite's per-second API limits (when enabled).
     pub limits: crate::limits::RateLimits,
     changed: Vec<u32>,
+    squared_off: Option<jiff::civil::Date>,
 }
 
 impl World {
@@ -86,6 +87,7 @@ impl World {
             rng: SplitMix::new(config.seed),
             limits: crate::limits::RateLimits::new(config.strict_rate_limits),
             changed: Vec::new(),
+            squared_off: None,
         };
         Ok((world, first))
     }
@@ -98,6 +100,52 @@ impl World {
             let market = &self.market;
             self.book
                 .open_amo_orders(now, |token| market.quote(token).map(|q| q.last));
+        }
+        if let Some(day) = crate::squareoff::due(now, self.squared_off) {
+            self.squared_off = Some(day);
+            self.square_off(now);
+        }
+    }
+
+    /// Cancels open MIS orders and closes MIS positions at market (the broker's 15:25).
+    fn square_off(&mut self, now: Timestamp) {
+        let live: Vec<(String, String)> = self
+            .book
+            .orders()
+            .iter()
+            .filter(|o| o.status.is_live() && o.request.product == "MIS")
+            .map(|o| (o.request.variety.clone(), o.order_id.clone()))
+            .collect();
+        for (variety, order_id) in live {
+            let _ = self.book.cancel(&variety, &order_id, now);
+        }
+        let open: Vec<OrderRequest> = self
+            .book
+            .positions()
+            .iter()
+            .filter(|p| p.product == "MIS" && p.net() != 0)
+            .map(|p| OrderRequest {
+                variety: "regular".into(),
+                exchange: p.exchange.clone(),
+                tradingsymbol: p.tradingsymbol.clone(),
+                side: if p.net() > 0 {
+                    crate::matching::Side::Sell
+                } else {
+                    crate::matching::Side::Buy
+                },
+                order_type: crate::matching::OrderType::Market,
+                product: "MIS".into(),
+                validity: "DAY".into(),
+                quantity: u32::try_from(p.net().unsigned_abs()).unwrap_or(u32::MAX),
+                disclosed_quantity: 0,
+                price: None,
+                trigger: None,
+                market_protection: -1.0,
+                tag: None,
+            })
+            .collect();
+        for request in open {
+            self.place_request(request, now, None, false);
         }
     }
 

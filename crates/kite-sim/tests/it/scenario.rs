@@ -469,3 +469,56 @@ async fn a_partly_filled_order_cannot_shrink_below_its_fills() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_broker_squares_off_intraday_positions_at_fifteen_twenty_five() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    kite.place_order(
+        Variety::Regular,
+        buy(OrderType::Market, 4).market_protection(-1.0),
+    )
+    .await
+    .expect("intraday buy");
+    let delivery = buy(OrderType::Market, 1)
+        .market_protection(-1.0)
+        .product(Product::Cnc);
+    kite.place_order(Variety::Regular, delivery)
+        .await
+        .expect("delivery buy");
+    let resting = kite
+        .place_order(Variety::Regular, buy(OrderType::Limit, 1).price(1450.0))
+        .await
+        .expect("resting");
+    // 10:00 + 5 h 24 min = 15:24 IST: nothing yet.
+    sim.advance(SignedDuration::from_mins(5 * 60 + 24));
+    assert_eq!(kite.orders().await.expect("orders").len(), 3);
+    sim.advance(SignedDuration::from_mins(1));
+    let orders = kite.orders().await.expect("orders");
+    assert_eq!(orders.len(), 4);
+    let squared = &orders[3];
+    assert_eq!(
+        (
+            squared.transaction_type.as_str(),
+            squared.quantity,
+            squared.status.as_str()
+        ),
+        ("SELL", 4.0, "COMPLETE")
+    );
+    assert_eq!(
+        orders
+            .iter()
+            .find(|o| o.order_id == resting.order_id)
+            .map(|o| o.status.as_str()),
+        Some("CANCELLED")
+    );
+    let positions = kite.positions().await.expect("positions");
+    let net: Vec<(String, i64)> = positions
+        .net
+        .iter()
+        .map(|p| (p.product.clone(), p.quantity))
+        .collect();
+    assert_eq!(net, [("MIS".to_string(), 0), ("CNC".to_string(), 1)]);
+    sim.shutdown().await;
+}
