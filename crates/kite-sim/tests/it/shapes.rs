@@ -30,6 +30,10 @@ fn order_form(extra: &[(&str, &str)]) -> Vec<(String, String)> {
         ("transaction_type", "BUY"),
         ("quantity", "2"),
         ("product", "CNC"),
+        // Clients send redundant and unknown fields; Kite ignores them.
+        ("variety", "regular"),
+        ("algo_id", "sim-test"),
+        ("not_a_kite_field", "1"),
     ];
     form.extend_from_slice(extra);
     form.into_iter()
