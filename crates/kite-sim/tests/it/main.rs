@@ -6,8 +6,10 @@
 
 mod faults;
 mod helpers;
+mod lifecycle;
 mod market;
 mod postbacks;
+mod refusals;
 mod scenario;
 mod session;
 mod shapes;
