@@ -1,0 +1,185 @@
+//! Market data endpoints: `/quote`, `/quote/ltp`, `/quote/ohlc`, `/instruments`,
+//! `/instruments/historical/{token}/{interval}`.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Map, Value, json};
+
+use crate::clock::ist;
+use crate::http::reply::{ApiError, ApiResult, ok};
+use crate::json;
+use crate::market::tick_of;
+use crate::params::Params;
+use crate::rng::SplitMix;
+use crate::script::parse_time;
+use crate::shared::Shared;
+
+/// Which quote view.
+#[derive(Debug, Clone, Copy)]
+enum View {
+    Full,
+    Ltp,
+    Ohlc,
+}
+
+fn quotes(shared: &Shared, params: &Params, view: View, max: usize) -> ApiResult {
+    let keys = params.all("i");
+    if keys.len() > max {
+        return Err(ApiError::input(format!(
+            "Too many instruments: at most {max} per request."
+        )));
+    }
+    let data: Map<String, Value> = shared.with_world(|world, now| {
+        keys.iter()
+            .filter_map(|key| {
+                let instrument = world.catalogue.get(key)?;
+                let quote = world.market.quote(instrument.token)?;
+                let token = instrument.token;
+                let value = match view {
+                    View::Full => json::quote(token, quote, tick_of(instrument), now),
+                    View::Ltp => json!({"instrument_token": token, "last_price": quote.last.to_f64()}),
+                    View::Ohlc => json!({"instrument_token": token, "last_price": quote.last.to_f64(), "ohlc": json::ohlc(quote)}),
+                };
+                Some(((*key).to_string(), value))
+            })
+            .collect()
+    });
+    Ok(ok(Value::Object(data)))
+}
+
+/// `GET /quote` (at most 500 instruments).
+pub async fn quote(
+    State(shared): State<Arc<Shared>>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
+    quotes(&shared, &params, View::Full, 500)
+}
+
+/// `GET /quote/ltp` (at most 1000).
+pub async fn ltp(
+    State(shared): State<Arc<Shared>>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
+    quotes(&shared, &params, View::Ltp, 1000)
+}
+
+/// `GET /quote/ohlc` (at most 1000).
+pub async fn ohlc(
+    State(shared): State<Arc<Shared>>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
+    quotes(&shared, &params, View::Ohlc, 1000)
+}
+
+fn dump(shared: &Shared, exchange: Option<&str>) -> axum::response::Response {
+    let csv = shared.with_world(|world, _| world.catalogue.to_csv(exchange));
+    ([(header::CONTENT_TYPE, "text/csv")], csv).into_response()
+}
+
+/// `GET /instruments`.
+pub async fn instruments(State(shared): State<Arc<Shared>>) -> axum::response::Response {
+    dump(&shared, None)
+}
+
+/// `GET /instruments/{exchange}`.
+pub async fn instruments_of(
+    State(shared): State<Arc<Shared>>,
+    Path(exchange): Path<String>,
+) -> axum::response::Response {
+    dump(&shared, Some(&exchange))
+}
+
+/// Most candles one request may ask for.
+const MAX_CANDLES: i64 = 20_000;
+
+fn interval_seconds(interval: &str) -> Option<i64> {
+    Some(match interval {
+        "minute" => 60,
+        "3minute" => 180,
+        "5minute" => 300,
+        "10minute" => 600,
+        "15minute" => 900,
+        "30minute" => 1_800,
+        "60minute" => 3_600,
+        "day" => 86_400,
+        _ => return None,
+    })
+}
+
+/// `GET /instruments/historical/{token}/{interval}?from&to[&oi=1]`: synthetic candles,
+/// the same for the same token and times, ending near the instrument's current price.
+pub async fn historical(
+    State(shared): State<Arc<Shared>>,
+    Path((token, interval)): Path<(u32, String)>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
+    let step = interval_seconds(&interval).ok_or_else(|| ApiError::input("Invalid interval."))?;
+    let now = shared.clock.now();
+    let time = |key: &str| {
+        params
+            .get(key)
+            .and_then(|t| parse_time(t, now))
+            .ok_or_else(|| ApiError::input(format!("Invalid `{key}`.")))
+    };
+    let (from, to) = (time("from")?, time("to")?);
+    if to < from || (to.as_second() - from.as_second()) / step > MAX_CANDLES {
+        return Err(ApiError::input(
+            "Invalid range: `to` before `from`, or too many candles for the interval.",
+        ));
+    }
+    let base = shared
+        .with_world(|world, _| world.market.quote(token).map(|q| q.close.micros()))
+        .ok_or_else(|| ApiError::input("Invalid `instrument_token`."))?;
+    let with_oi = params.get("oi") == Some("1");
+    Ok(ok(
+        json!({"candles": candles(token, base, from, to, step, with_oi)}),
+    ))
+}
+
+fn candles(
+    token: u32,
+    base: i64,
+    from: Timestamp,
+    to: Timestamp,
+    step: i64,
+    with_oi: bool,
+) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut at = from;
+    while at <= to {
+        let local = ist().to_datetime(at);
+        let minutes = i32::from(local.hour()) * 60 + i32::from(local.minute());
+        let session = step == 86_400 || (555..930).contains(&minutes);
+        if session && local.weekday().to_monday_one_offset() <= 5 {
+            let mut rng = SplitMix::new(u64::from(token) ^ at.as_second() as u64);
+            let drift = |rng: &mut SplitMix| base + rng.between(-200, 200) * base / 10_000;
+            let (open, close) = (drift(&mut rng), drift(&mut rng));
+            let high = open.max(close) + rng.between(0, 50) * base / 10_000;
+            let low = open.min(close) - rng.between(0, 50) * base / 10_000;
+            let px = |m: i64| (m / 50_000 * 5) as f64 / 100.0;
+            let stamp = local.strftime("%Y-%m-%dT%H:%M:%S+0530").to_string();
+            let mut row = json!([
+                stamp,
+                px(open),
+                px(high),
+                px(low),
+                px(close),
+                rng.between(100, 10_000)
+            ]);
+            if with_oi && let Some(list) = row.as_array_mut() {
+                list.push(json!(0));
+            }
+            rows.push(row);
+        }
+        match at.checked_add(SignedDuration::from_secs(step)) {
+            Ok(next) => at = next,
+            Err(_) => break,
+        }
+    }
+    rows
+}

@@ -1,0 +1,165 @@
+//! The `kite-sim` binary: parses flags, starts the sim, prints how to reach it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use jiff::{SignedDuration, Timestamp};
+use kite_sim::config::{DEFAULT_API_KEY, DEFAULT_API_SECRET};
+use kite_sim::{ClockMode, Faults, Sim, SimConfig};
+
+/// A local Kite Connect v3 (REST + WebSocket ticker) with scripted prices and faults.
+#[derive(Debug, Parser)]
+#[command(name = "kite-sim", version)]
+struct Args {
+    /// Address for REST and the ticker (loopback only).
+    #[arg(long, default_value = "127.0.0.1:5001")]
+    listen: SocketAddr,
+    /// API key clients must use.
+    #[arg(long, env = "KITE_API_KEY", default_value = DEFAULT_API_KEY)]
+    api_key: String,
+    /// API secret for checksums.
+    #[arg(long, env = "KITE_API_SECRET", default_value = DEFAULT_API_SECRET)]
+    api_secret: String,
+    /// Accept this access token without a login.
+    #[arg(long)]
+    access_token: Option<String>,
+    /// Instrument dump CSV (default: the bundled common NSE list).
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+    /// Price script: CSV with time,symbol,price, or a directory of SYMBOL.csv (time,price).
+    #[arg(long)]
+    prices: Option<PathBuf>,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Simulated start time (RFC 3339); default: the script's first time, else now.
+    #[arg(long)]
+    start: Option<Timestamp>,
+    /// Seed of the random walk and fault shares.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Random-walk step in simulated seconds for unscripted instruments (0 = no walk).
+    #[arg(long, default_value_t = 1)]
+    walk_seconds: i64,
+    /// Cash in the account, rupees.
+    #[arg(long, default_value_t = 1_000_000)]
+    balance: u64,
+    /// Postback URL (loopback http only).
+    #[arg(long)]
+    postback_url: Option<String>,
+    /// Added latency per API request, ms.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of API requests answered 429.
+    #[arg(long, default_value_t = 0.0)]
+    share_429: f64,
+    /// Share answered 500.
+    #[arg(long, default_value_t = 0.0)]
+    share_500: f64,
+    /// Share answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    share_503: f64,
+    /// Every access token stops working at this time (RFC 3339).
+    #[arg(long)]
+    tokens_expire_at: Option<Timestamp>,
+    /// Accept the next N API requests and never answer them.
+    #[arg(long, default_value_t = 0)]
+    hang_next: u32,
+    /// Carry out the next N order placements but never answer them.
+    #[arg(long, default_value_t = 0)]
+    lose_next_order: u32,
+    /// Reject the next N order placements.
+    #[arg(long, default_value_t = 0)]
+    reject_next_order: u32,
+    /// Fill the next N orders in two parts.
+    #[arg(long, default_value_t = 0)]
+    partial_fill_next: u32,
+    /// Keep ticker connections open but send nothing on them.
+    #[arg(long)]
+    ws_silent: bool,
+    /// Enforce Kite's per-second API limits (quotes 1, historical 3, others 10).
+    #[arg(long)]
+    strict_rate_limits: bool,
+    /// Drop every ticker connection every N real seconds (0 = never).
+    #[arg(long, default_value_t = 0)]
+    ws_drop_every: u64,
+    /// A delivery holding to start with, EXCHANGE:SYMBOL:QUANTITY:AVERAGE (repeatable).
+    #[arg(long = "holding")]
+    holdings: Vec<kite_sim::config::HoldingSeed>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.listen.ip().is_loopback(),
+        "kite-sim listens on loopback only, not {}",
+        args.listen
+    );
+    anyhow::ensure!(
+        args.speed > 0.0 && args.speed.is_finite(),
+        "--speed must be above 0"
+    );
+    let config = SimConfig {
+        listen: args.listen,
+        api_key: args.api_key,
+        api_secret: args.api_secret,
+        access_token: args.access_token,
+        instruments: args.instruments,
+        prices: args.prices,
+        clock: args.start.map(|start| ClockMode::Running {
+            start,
+            speed: args.speed,
+        }),
+        speed: args.speed,
+        seed: args.seed,
+        walk_every: (args.walk_seconds > 0).then(|| SignedDuration::from_secs(args.walk_seconds)),
+        balance: args.balance,
+        postback_url: args.postback_url,
+        faults: Faults {
+            latency_ms: args.latency_ms,
+            share_429: args.share_429,
+            share_500: args.share_500,
+            share_503: args.share_503,
+            tokens_expire_at: args.tokens_expire_at,
+            hang_next: args.hang_next,
+            lose_next_order: args.lose_next_order,
+            reject_next_order: args.reject_next_order,
+            ws_silent: args.ws_silent,
+            partial_fill_next: args.partial_fill_next,
+            ..Faults::default()
+        },
+        holdings: args.holdings,
+        strict_rate_limits: args.strict_rate_limits,
+        ..SimConfig::default()
+    };
+    let (key, secret, token) = (
+        config.api_key.clone(),
+        config.api_secret.clone(),
+        config.access_token.clone(),
+    );
+    let sim = Sim::start(config).await.context("starting kite-sim")?;
+    println!(
+        "kite-sim listening on {} (REST) and {} (ticker)",
+        sim.url(),
+        sim.ws_url()
+    );
+    println!("api_key={key} api_secret={secret}");
+    if let Some(token) = token {
+        println!("access_token={token}");
+    }
+    println!(
+        "admin: {}/_sim/requests, /_sim/orders, /_sim/positions, /_sim/price, /_sim/faults, /_sim/reset",
+        sim.url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for ctrl-c")?;
+    sim.shutdown().await;
+    Ok(())
+}
