@@ -1,0 +1,159 @@
+//! Retries and classification against wiremock: 429, 5xx and timeouts on reads
+//! (retried with backoff) and on placements (never retried).
+
+use std::time::Duration;
+
+use kitebreak_kite::{
+    ErrorClass, Instruments, KiteBroker, OrderKind, OrderRequest, Product, SessionState, Side, Tag,
+};
+use kitebreak_price::Quantity;
+use kiteconnect::AccessToken;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{config_for, fixture_bytes};
+
+async fn broker(server: &MockServer) -> (KiteBroker, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_for(&server.uri(), "ws://127.0.0.1:9", dir.path());
+    let session = SessionState::new(Some(AccessToken::new("tok").expect("token")));
+    let broker = KiteBroker::new(config, session);
+    let all = Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump");
+    broker.set_instruments(all);
+    (broker, dir)
+}
+
+fn error(status: u16, kind: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "status": "error", "message": "boom", "error_type": kind, "data": null
+    }))
+}
+
+fn orders_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "success", "data": []}))
+}
+
+fn buy() -> OrderRequest {
+    OrderRequest {
+        tag: Tag::new("kbw1").expect("tag"),
+        instrument: "NSE:CENTRALBK-BE".into(),
+        side: Side::Buy,
+        quantity: Quantity::new(1).expect("qty"),
+        kind: OrderKind::Market,
+        product: Product::Cnc,
+    }
+}
+
+#[tokio::test]
+async fn reads_retry_429_and_5xx_then_succeed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(error(429, "NetworkException"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(error(503, "NetworkException"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(orders_ok())
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    assert_eq!(broker.orders().await.expect("third time lucky"), vec![]);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(3));
+}
+
+#[tokio::test]
+async fn reads_give_up_after_the_configured_attempts_as_retryable() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(error(500, "GeneralException"))
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    let failure = broker.orders().await.expect_err("always 500");
+    assert_eq!(failure.class(), ErrorClass::Retryable);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(4));
+}
+
+#[tokio::test]
+async fn read_timeouts_are_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(orders_ok().set_delay(Duration::from_secs(5)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(orders_ok())
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    broker.orders().await.expect("second attempt answers");
+}
+
+#[tokio::test]
+async fn placements_are_never_retried() {
+    for (answer, class) in [
+        (error(500, "GeneralException"), ErrorClass::UnknownOutcome),
+        (error(504, "NetworkException"), ErrorClass::UnknownOutcome),
+        (error(429, "NetworkException"), ErrorClass::Retryable),
+        (error(400, "InputException"), ErrorClass::Rejected),
+        (error(403, "TokenException"), ErrorClass::Fatal),
+        (
+            orders_ok().set_delay(Duration::from_secs(5)),
+            ErrorClass::UnknownOutcome,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/orders/regular"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let (broker, _dir) = broker(&server).await;
+        let failure = broker.place_order(&buy()).await.expect_err("fails");
+        assert_eq!(failure.class(), class, "{failure}");
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(1),
+            "{failure}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_means_the_order_was_not_sent() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_for(&format!("http://{addr}"), "ws://127.0.0.1:9", dir.path());
+    let session = SessionState::new(Some(AccessToken::new("tok").expect("token")));
+    let broker = KiteBroker::new(config, session);
+    broker.set_instruments(
+        Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump"),
+    );
+    let failure = broker.place_order(&buy()).await.expect_err("refused");
+    assert_eq!(failure.class(), ErrorClass::Retryable);
+}
+
+#[test]
+fn errors_never_print_the_token() {
+    let config = kitebreak_kite::KiteConfig::new("key", "/tmp")
+        .with_secret("SENTINEL-SECRET")
+        .expect("secret");
+    let session = SessionState::new(Some(AccessToken::new("SENTINEL-TOKEN").expect("token")));
+    let text = format!("{config:?} {session:?} {:?}", session.status());
+    assert!(!text.contains("SENTINEL"), "{text}");
+}
