@@ -31,7 +31,54 @@ pub struct Position {
     pub last_price: Option<Price>,
 }
 
+/// One fill (a Kite trade).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    /// Kite's trade id.
+    pub trade_id: String,
+    /// The order it filled.
+    pub order_id: String,
+    /// `EXCHANGE:SYMBOL`.
+    pub instrument: String,
+    /// Units filled.
+    pub quantity: u32,
+    /// Fill price, on the tick (six decimals if the instrument is unknown).
+    pub price: Price,
+    /// When it filled.
+    pub time: jiff::Timestamp,
+}
+
 impl KiteBroker {
+    /// Every state one order went through, oldest first.
+    pub async fn order_history(&self, order_id: &str) -> Result<Vec<OrderSnapshot>, KiteError> {
+        let id = order_id.to_string();
+        let history = self
+            .read(Endpoint::Other, |c| c.order_history(&id).into_future())
+            .await?;
+        history.iter().map(OrderSnapshot::from_kite).collect()
+    }
+
+    /// Today's fills.
+    pub async fn trades(&self) -> Result<Vec<Fill>, KiteError> {
+        let trades = self
+            .read(Endpoint::Other, |c| c.trades().into_future())
+            .await?;
+        trades
+            .iter()
+            .map(|t| {
+                let instrument = format!("{}:{}", t.exchange, t.tradingsymbol);
+                Ok(Fill {
+                    trade_id: t.trade_id.clone(),
+                    order_id: t.order_id.clone(),
+                    quantity: exact::count_in(t.quantity)?,
+                    price: self.price_in(&instrument, t.average_price)?,
+                    time: crate::time::ist_to_timestamp(t.fill_timestamp)?,
+                    instrument,
+                })
+            })
+            .collect()
+    }
+
     /// Today's orders, oldest first.
     pub async fn orders(&self) -> Result<Vec<OrderSnapshot>, KiteError> {
         let orders = self

@@ -161,18 +161,6 @@ impl KiteBroker {
         self.note(result)
     }
 
-    /// Cancels an open regular order.
-    pub async fn cancel_order(&self, order_id: &str) -> Result<String, KiteError> {
-        self.inner.limits.acquire(Endpoint::Other).await;
-        let client = self.client()?;
-        let result = client
-            .cancel_order(Variety::Regular, order_id, None)
-            .await
-            .map(|r| r.order_id)
-            .map_err(KiteError::from_read);
-        self.note(result)
-    }
-
     /// The form of a placement, in Kite's terms.
     pub fn order_params(
         &self,

@@ -11,6 +11,7 @@
 //! It must not depend on the engine: the engine implements its `Broker` trait over
 //! [`KiteBroker`] with thin glue (see `docs/kite-adapter.md`).
 
+mod amend;
 mod book;
 mod broker;
 pub mod config;
@@ -26,7 +27,7 @@ pub mod ticker;
 mod ticker_loop;
 pub mod time;
 
-pub use book::Position;
+pub use book::{Fill, Position};
 pub use broker::KiteBroker;
 pub use config::{KiteConfig, MarketProtection};
 pub use error::{ErrorClass, KiteError};

@@ -98,3 +98,19 @@ async fn quantities_off_the_lot_and_unknown_symbols_are_refused_before_sending()
     assert_eq!(error.class(), ErrorClass::Rejected);
     assert!(log(&env.sim).iter().all(|r| r.path != "/orders/regular"));
 }
+
+#[tokio::test]
+async fn fills_are_exact_trades_of_the_order() {
+    let env = spawn().await;
+    env.sim.set_price("NSE:INFY", price("1512.35"));
+    let id = env
+        .broker
+        .place_order(&market_buy("kbtrade1"))
+        .await
+        .expect("placed");
+    env.broker.final_status(&id).await.expect("final");
+    let fills = env.broker.trades().await.expect("trades");
+    let fill = fills.iter().find(|f| f.order_id == id).expect("a fill");
+    assert_eq!((fill.quantity, fill.price), (1, price("1512.35")));
+    assert_eq!(fill.instrument, "NSE:INFY");
+}

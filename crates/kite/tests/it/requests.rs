@@ -134,3 +134,43 @@ async fn reads_send_the_documented_method_and_path() {
         .collect();
     assert_eq!(seen, want);
 }
+
+#[tokio::test]
+async fn modify_and_cancel_use_put_and_delete_on_the_order() {
+    let env = spawn().await;
+    let resting = order(
+        "kbrest1",
+        Side::Buy,
+        OrderKind::Limit {
+            price: price("1400"),
+        },
+    );
+    let id = env.broker.place_order(&resting).await.expect("placed");
+    let lower = order(
+        "kbrest1",
+        Side::Buy,
+        OrderKind::Limit {
+            price: price("1390.04"),
+        },
+    );
+    env.broker
+        .modify_order(&id, &lower)
+        .await
+        .expect("modified");
+    env.broker.cancel_order(&id).await.expect("cancelled");
+    let path = format!("/orders/regular/{id}");
+    let calls: Vec<_> = log(&env.sim)
+        .into_iter()
+        .filter(|r| r.path == path)
+        .collect();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].method, "PUT");
+    assert_eq!(field(&calls[0].form, "price"), Some("1390"));
+    assert_eq!(field(&calls[0].form, "order_type"), Some("LIMIT"));
+    assert_eq!(calls[1].method, "DELETE");
+    for call in &calls {
+        assert_eq!(header(call, "x-kite-version"), Some("3"));
+    }
+    let history = env.broker.order_history(&id).await.expect("history");
+    assert!(history.len() > 3);
+}

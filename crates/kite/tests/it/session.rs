@@ -82,3 +82,25 @@ async fn token_exception_flags_the_session_and_a_new_login_recovers_it() {
     assert_eq!(auth.len(), 2);
     assert_ne!(auth[0], auth[1], "the second call used the new token");
 }
+
+#[tokio::test]
+async fn a_token_file_written_by_another_login_is_picked_up_by_the_watch() {
+    let env = spawn().await;
+    let state = env.broker.session().clone();
+    let before = state.status().generation;
+    let watch = state.spawn_file_watch(
+        env.broker.config().clone(),
+        std::time::Duration::from_millis(20),
+    );
+    // `kitebreak login --request-token` in another process: only the file changes.
+    let config = env.broker.config().clone();
+    exchange_request_token(&config, "rt777")
+        .await
+        .expect("login");
+    crate::helpers::wait_until("the new token is installed", || {
+        state.status().generation > before
+    })
+    .await;
+    watch.abort();
+    env.broker.orders().await.expect("the new token works");
+}
