@@ -125,7 +125,8 @@ impl Task {
         url.query_pairs_mut()
             .append_pair("api_key", &self.broker.config().api_key)
             .append_pair("access_token", token.expose());
-        match tokio_tungstenite::connect_async(url.as_str()).await {
+        let request = handshake(url.as_str()).map_err(|_| None)?;
+        match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => Ok(socket),
             Err(tungstenite::Error::Http(response)) => Err(Some(response.status().as_u16())),
             Err(error) => {
@@ -206,6 +207,20 @@ impl Task {
             })
             .collect()
     }
+}
+
+/// The upgrade request: the URL plus the headers Kite's own clients send.
+fn handshake(url: &str) -> Result<tungstenite::handshake::client::Request, tungstenite::Error> {
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::http::HeaderValue;
+    let mut request = url.into_client_request()?;
+    let headers = request.headers_mut();
+    headers.insert("X-Kite-Version", HeaderValue::from_static("3"));
+    headers.insert(
+        "User-Agent",
+        HeaderValue::from_static(concat!("kitebreak/", env!("CARGO_PKG_VERSION"))),
+    );
+    Ok(request)
 }
 
 /// An order update text frame (`{"type":"order","data":{...}}`) as an event.

@@ -174,3 +174,19 @@ async fn modify_and_cancel_use_put_and_delete_on_the_order() {
     let history = env.broker.order_history(&id).await.expect("history");
     assert!(history.len() > 3);
 }
+
+#[tokio::test]
+async fn more_keys_than_kites_maximum_are_split_into_calls_of_at_most_1000() {
+    let env = spawn().await;
+    let keys: Vec<String> = (0..1500).map(|n| format!("NSE:X{n}")).collect();
+    let mut refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    refs.push("NSE:INFY");
+    let prices = env.broker.ltp(&refs).await.expect("ltp");
+    assert_eq!(prices.get("NSE:INFY"), Some(&price("1500")));
+    let sizes: Vec<usize> = log(&env.sim)
+        .iter()
+        .filter(|r| r.path == "/quote/ltp")
+        .map(|r| r.query.iter().filter(|(k, _)| k == "i").count())
+        .collect();
+    assert_eq!(sizes, [1000, 501]);
+}

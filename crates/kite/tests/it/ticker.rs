@@ -7,6 +7,7 @@ use kite_sim::Faults;
 use kitebreak_kite::{MarketEvent, TickerManager, TickerState};
 use kitebreak_price::Price;
 use tokio::sync::mpsc::Receiver;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
 use crate::helpers::{price, spawn, wait_until};
 
@@ -126,4 +127,66 @@ async fn a_refused_ticker_session_marks_it_expired_and_a_new_token_reconnects() 
         .expect("login");
     env.broker.session().set(stored.access_token);
     state(&manager, TickerState::Connected).await;
+}
+
+/// The next text frame the client sent, as JSON.
+async fn client_frame(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+) -> serde_json::Value {
+    use futures_util::StreamExt;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        match next {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
+                return serde_json::from_str(text.as_str()).expect("JSON frame");
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+#[expect(clippy::result_large_err, reason = "tungstenite's callback signature")]
+async fn every_connection_subscribes_ltp_mode_for_the_watched_tokens() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let ws_root = format!("ws://{}", listener.local_addr().expect("addr"));
+    let dir = tempfile::tempdir().expect("dir");
+    let config = crate::helpers::config_for("http://127.0.0.1:9", &ws_root, dir.path());
+    let token = kiteconnect::AccessToken::new("tok").expect("token");
+    let broker =
+        kitebreak_kite::KiteBroker::new(config, kitebreak_kite::SessionState::new(Some(token)));
+    let dump = crate::helpers::fixture_bytes("instruments_nse.csv");
+    broker.set_instruments(kitebreak_kite::Instruments::from_csv(&dump).expect("dump"));
+    let (manager, _events) = TickerManager::spawn(&broker);
+    manager.watch(&["NSE:CENTRALBK-BE"]).expect("known");
+    for _ in 0..2 {
+        let (stream, _) = listener.accept().await.expect("connection");
+        let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+            assert_eq!(request.uri().path(), "/");
+            let query = request.uri().query().unwrap_or_default();
+            assert_eq!(query, "api_key=kitesim_key&access_token=tok");
+            let version = request
+                .headers()
+                .get("x-kite-version")
+                .map(|v| v.as_bytes());
+            assert_eq!(version, Some(&b"3"[..]));
+            Ok(response)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(stream, check)
+            .await
+            .expect("upgrade");
+        assert_eq!(
+            client_frame(&mut ws).await,
+            serde_json::json!({"a": "subscribe", "v": [3_813_889]})
+        );
+        assert_eq!(
+            client_frame(&mut ws).await,
+            serde_json::json!({"a": "mode", "v": ["ltp", [3_813_889]]})
+        );
+        drop(ws); // an abrupt drop: the manager must reconnect and subscribe again
+    }
+    manager.stop();
 }
