@@ -2,7 +2,7 @@
 //! allows (1000 keys per `/quote/ltp` or `/quote/ohlc` call), and the instrument dump.
 //!
 //! Keys Kite has no data for are simply absent from the answer (kite-api.md §6), so
-//! they are absent from the result too. Floats become prices on the instrument's
+//! they are absent from the result too, as are keys whose prices are zero (untraded). Floats become prices on the instrument's
 //! tick (six decimals when the instrument is not in the catalogue).
 
 use std::collections::HashMap;
@@ -47,8 +47,13 @@ impl KiteBroker {
                 })
                 .await?;
             for (key, quote) in answer {
-                let price = self.price_in(&key, quote.last_price)?;
-                prices.insert(key, price);
+                // No trade yet (0) is "no price", like an absent key, not an error.
+                match self.price_in(&key, quote.last_price) {
+                    Ok(price) => {
+                        prices.insert(key, price);
+                    }
+                    Err(error) => tracing::debug!(%key, %error, "no usable last price"),
+                }
             }
         }
         Ok(prices)
@@ -66,14 +71,22 @@ impl KiteBroker {
                 })
                 .await?;
             for (key, quote) in answer {
-                let ohlc = Ohlc {
-                    open: self.price_in(&key, quote.ohlc.open)?,
-                    high: self.price_in(&key, quote.ohlc.high)?,
-                    low: self.price_in(&key, quote.ohlc.low)?,
-                    close: self.price_in(&key, quote.ohlc.close)?,
-                    last: self.price_in(&key, quote.last_price)?,
-                };
-                all.insert(key, ohlc);
+                let ohlc = (|| {
+                    Ok::<_, KiteError>(Ohlc {
+                        open: self.price_in(&key, quote.ohlc.open)?,
+                        high: self.price_in(&key, quote.ohlc.high)?,
+                        low: self.price_in(&key, quote.ohlc.low)?,
+                        close: self.price_in(&key, quote.ohlc.close)?,
+                        last: self.price_in(&key, quote.last_price)?,
+                    })
+                })();
+                // An untraded instrument has zeros: absent, like a key Kite omits.
+                match ohlc {
+                    Ok(ohlc) => {
+                        all.insert(key, ohlc);
+                    }
+                    Err(error) => tracing::debug!(%key, %error, "no usable OHLC"),
+                }
             }
         }
         Ok(all)

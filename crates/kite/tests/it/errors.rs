@@ -157,3 +157,47 @@ fn errors_never_print_the_token() {
     let text = format!("{config:?} {session:?} {:?}", session.status());
     assert!(!text.contains("SENTINEL"), "{text}");
 }
+
+#[tokio::test]
+async fn a_token_exception_on_placement_pauses_further_placements_without_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders/regular"))
+        .respond_with(error(403, "TokenException"))
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    broker.place_order(&buy()).await.expect_err("token dead");
+    assert!(broker.session().is_expired());
+    let again = broker.place_order(&buy()).await.expect_err("paused");
+    assert_eq!(again.class(), ErrorClass::Fatal);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
+    broker
+        .session()
+        .set(AccessToken::new("fresh").expect("token"));
+    assert!(!broker.session().is_expired());
+}
+
+#[tokio::test]
+async fn untraded_instruments_are_absent_from_ltp_not_an_error() {
+    let server = MockServer::start().await;
+    let body = json!({"status": "success", "data": {
+        "NSE:CENTRALBK-BE": {"instrument_token": 3813889, "last_price": 0},
+        "NSE:EMMBI-BL": {"instrument_token": 4645121, "last_price": 101.3}
+    }});
+    Mock::given(method("GET"))
+        .and(path("/quote/ltp"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    let prices = broker
+        .ltp(&["NSE:CENTRALBK-BE", "NSE:EMMBI-BL"])
+        .await
+        .expect("ltp");
+    assert_eq!(prices.len(), 1);
+    assert_eq!(
+        prices.get("NSE:EMMBI-BL"),
+        Some(&crate::helpers::price("101.3"))
+    );
+}
