@@ -17,7 +17,7 @@ use crate::helpers::{config_for, fixture_bytes};
 async fn broker(server: &MockServer) -> (KiteBroker, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let config = config_for(&server.uri(), "ws://127.0.0.1:9", dir.path());
-    let session = SessionState::new(Some(AccessToken::new("tok").expect("token")));
+    let session = SessionState::new(Some(AccessToken::new("SENTINELTOKEN").expect("token")));
     let broker = KiteBroker::new(config, session);
     let all = Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump");
     broker.set_instruments(all);
@@ -67,7 +67,18 @@ async fn reads_retry_429_and_5xx_then_succeed() {
         .await;
     let (broker, _dir) = broker(&server).await;
     assert_eq!(broker.orders().await.expect("third time lucky"), vec![]);
-    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(3));
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 3);
+    let auth = requests[2]
+        .headers
+        .get("authorization")
+        .map(|v| v.as_bytes().to_vec());
+    assert_eq!(
+        auth.as_deref(),
+        Some(&b"token kitesim_key:SENTINELTOKEN"[..])
+    );
+    // With a client built and cached, Debug still shows no token.
+    assert!(!format!("{broker:?}").contains("SENTINEL"));
 }
 
 #[tokio::test]
