@@ -114,6 +114,26 @@ impl KiteBroker {
             .transpose()
     }
 
+    /// Settles a placement of unknown outcome: reads the order book up to `attempts`
+    /// times, `KiteConfig::poll_every` apart. `Some` means Kite has the order (use its
+    /// id, never place it again); `None` after every attempt means Kite never took
+    /// it, and the caller may place it anew under a new tag.
+    pub async fn reconcile(
+        &self,
+        tag: &str,
+        attempts: u32,
+    ) -> Result<Option<OrderSnapshot>, KiteError> {
+        for attempt in 0..attempts.max(1) {
+            if attempt > 0 {
+                tokio::time::sleep(self.config().poll_every).await;
+            }
+            if let Some(found) = self.find_by_tag(tag).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
     /// Polls the order until it is COMPLETE, REJECTED or CANCELLED.
     ///
     /// Polling (not the ticker's order updates) keeps this correct across ticker

@@ -71,7 +71,7 @@ async fn a_lost_placement_answer_is_unknown_and_found_by_tag_without_resending()
     assert!(matches!(&error, KiteError::OutcomeUnknown { tag, .. } if tag == "kblost1"));
     let found = env
         .broker
-        .find_by_tag("kblost1")
+        .reconcile("kblost1", 3)
         .await
         .expect("read")
         .expect("found");
@@ -86,7 +86,10 @@ async fn a_lost_placement_answer_is_unknown_and_found_by_tag_without_resending()
         .filter(|r| r.method == "POST" && r.path == "/orders/regular")
         .count();
     assert_eq!(posts, 1, "nothing is sent twice");
-    assert_eq!(env.broker.find_by_tag("kbnever").await.expect("read"), None);
+    assert_eq!(
+        env.broker.reconcile("kbnever", 2).await.expect("read"),
+        None
+    );
 }
 
 #[tokio::test]
