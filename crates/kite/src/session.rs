@@ -105,12 +105,10 @@ impl SessionState {
         let Some(stored) = load_session(config)? else {
             return Ok(false);
         };
-        let current = self.status();
-        if current.token.as_ref() == Some(&stored.access_token) && !current.expired {
+        // The same token (alive, or dead after a TokenException) changes nothing:
+        // only a new login's token does.
+        if self.status().token.as_ref() == Some(&stored.access_token) {
             return Ok(false);
-        }
-        if current.token.as_ref() == Some(&stored.access_token) {
-            return Ok(false); // the same dead token: wait for a new login
         }
         self.set(stored.access_token);
         Ok(true)
