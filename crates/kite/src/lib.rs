@@ -1,0 +1,38 @@
+//! kitebreak-kite: the Zerodha Kite Connect broker adapter, built on the official
+//! `kiteconnect` crate (no second Kite client is written here).
+//!
+//! What it adds on top of the client: exact prices at the boundary ([`exact`]),
+//! Kite's request budgets enforced client-side ([`limits`]), retried reads and
+//! never-retried placements with tag reconciliation ([`KiteBroker`]), classified
+//! errors ([`KiteError`]), the cached instrument dump ([`instruments`]), a ticker
+//! manager with silence detection ([`TickerManager`]), sessions and the token file
+//! ([`session`]) and postback verification ([`postback`]).
+//!
+//! It must not depend on the engine: the engine implements its `Broker` trait over
+//! [`KiteBroker`] with thin glue (see `docs/kite-adapter.md`).
+
+mod amend;
+mod book;
+mod broker;
+pub mod config;
+pub mod error;
+pub mod exact;
+pub mod instruments;
+pub mod limits;
+mod market;
+pub mod orders;
+pub mod postback;
+pub mod session;
+pub mod ticker;
+mod ticker_loop;
+pub mod time;
+
+pub use book::{Fill, Position};
+pub use broker::KiteBroker;
+pub use config::{KiteConfig, MarketProtection};
+pub use error::{ErrorClass, KiteError};
+pub use instruments::{Instrument, Instruments};
+pub use market::{Ohlc, QUOTE_BATCH, instruments_from_file};
+pub use orders::{OrderKind, OrderRequest, OrderSnapshot, OrderState, Product, Side, Tag};
+pub use session::{SessionState, SessionStatus, StoredSession};
+pub use ticker::{MarketEvent, TickerManager, TickerState};

@@ -1,0 +1,165 @@
+//! [`TickerManager`]: live last prices and order updates from Kite's WebSocket ticker.
+//!
+//! Why not the official crate's `KiteTicker`: kiteconnect 1.0.1 drops Kite's 1-byte
+//! heartbeats before they become events and has a fixed 20 s silence timeout, so a
+//! caller cannot tell a quiet market from a dead socket. This loop owns only the
+//! socket; decoding stays in the crate (`kiteconnect::parse_binary` for ticks,
+//! `kiteconnect::Order` for order updates). It subscribes LTP mode for the watched
+//! instruments, treats *any* frame (heartbeats included) as a sign of life, counts
+//! `KiteConfig::ticker_silence` without one as a silent socket (state
+//! [`TickerState::Silent`], then reconnects), resubscribes after every reconnect,
+//! backs off exponentially (1 s doubling to 60 s), marks the session expired when
+//! the handshake is refused, and reconnects at once when a new token arrives.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use kitebreak_price::Price;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::broker::KiteBroker;
+use crate::error::KiteError;
+use crate::orders::OrderSnapshot;
+
+/// What the ticker connection is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickerState {
+    /// First connection attempt under way.
+    Connecting,
+    /// Connected and hearing from Kite.
+    Connected,
+    /// Lost the connection; trying again.
+    Reconnecting,
+    /// Connected but nothing (not even a heartbeat) arrived in time; reconnecting.
+    Silent,
+    /// Not running: stopped, or waiting for a session (no token or expired).
+    Stopped,
+}
+
+/// Something the ticker heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketEvent {
+    /// A last traded price, on the instrument's tick.
+    Tick {
+        /// `EXCHANGE:SYMBOL`.
+        instrument: String,
+        /// The price.
+        price: Price,
+    },
+    /// An order changed (Kite's order update, same shape as a postback).
+    Order(OrderSnapshot),
+}
+
+#[derive(Debug)]
+pub(crate) enum Command {
+    Watch(Vec<u32>),
+    Unwatch(Vec<u32>),
+    Stop,
+}
+
+/// Handle of the ticker task. Dropping it stops the task.
+#[derive(Debug)]
+pub struct TickerManager {
+    commands: mpsc::UnboundedSender<Command>,
+    state: watch::Receiver<TickerState>,
+    broker: KiteBroker,
+}
+
+impl TickerManager {
+    /// Starts the ticker task for `broker`'s session; events arrive on the receiver.
+    pub fn spawn(broker: &KiteBroker) -> (TickerManager, mpsc::Receiver<MarketEvent>) {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(TickerState::Connecting);
+        let (events, event_rx) = mpsc::channel(4096);
+        let task = crate::ticker_loop::Task {
+            broker: broker.clone(),
+            commands: command_rx,
+            events,
+            state: state_tx,
+            wanted: BTreeSet::new(),
+        };
+        tokio::spawn(task.run());
+        let manager = TickerManager {
+            commands,
+            state,
+            broker: broker.clone(),
+        };
+        (manager, event_rx)
+    }
+
+    /// Subscribes LTP mode for these `EXCHANGE:SYMBOL` keys (kept across reconnects).
+    pub fn watch(&self, keys: &[&str]) -> Result<(), KiteError> {
+        let tokens = self.tokens(keys)?;
+        self.send(Command::Watch(tokens))
+    }
+
+    /// Stops the subscriptions of these keys.
+    pub fn unwatch(&self, keys: &[&str]) -> Result<(), KiteError> {
+        let tokens = self.tokens(keys)?;
+        self.send(Command::Unwatch(tokens))
+    }
+
+    /// The current state.
+    pub fn state(&self) -> TickerState {
+        *self.state.borrow()
+    }
+
+    /// A receiver of state changes.
+    pub fn states(&self) -> watch::Receiver<TickerState> {
+        self.state.clone()
+    }
+
+    /// Closes the socket and ends the task.
+    pub fn stop(&self) {
+        let _ = self.commands.send(Command::Stop);
+    }
+
+    fn tokens(&self, keys: &[&str]) -> Result<Vec<u32>, KiteError> {
+        keys.iter()
+            .map(|k| self.broker.instrument(k).map(|i| i.token))
+            .collect()
+    }
+
+    fn send(&self, command: Command) -> Result<(), KiteError> {
+        self.commands
+            .send(command)
+            .map_err(|_| KiteError::InvalidInput("the ticker has stopped".into()))
+    }
+}
+
+impl Drop for TickerManager {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+    }
+}
+
+/// Reconnect delay after `attempt` consecutive failures: 1, 2, 4 … 60 s.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(60))
+}
+
+pub(crate) use self::Command as TickerCommand;
+
+/// The JSON text frames the ticker sends for a set of tokens.
+pub(crate) fn subscribe_frames(tokens: &[u32]) -> [Message; 2] {
+    let subscribe = serde_json::json!({"a": "subscribe", "v": tokens});
+    let mode = serde_json::json!({"a": "mode", "v": ["ltp", tokens]});
+    [
+        Message::Text(subscribe.to_string().into()),
+        Message::Text(mode.to_string().into()),
+    ]
+}
+
+pub(crate) async fn send_all<S>(ws: &mut S, frames: impl IntoIterator<Item = Message>) -> bool
+where
+    S: SinkExt<Message> + Unpin,
+{
+    for frame in frames {
+        if ws.send(frame).await.is_err() {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,214 @@
+//! Retries and classification against wiremock: 429, 5xx and timeouts on reads
+//! (retried with backoff) and on placements (never retried).
+
+use std::time::Duration;
+
+use kitebreak_kite::{
+    ErrorClass, Instruments, KiteBroker, OrderKind, OrderRequest, Product, SessionState, Side, Tag,
+};
+use kitebreak_price::Quantity;
+use kiteconnect::AccessToken;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{config_for, fixture_bytes};
+
+async fn broker(server: &MockServer) -> (KiteBroker, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_for(&server.uri(), "ws://127.0.0.1:9", dir.path());
+    let session = SessionState::new(Some(AccessToken::new("SENTINELTOKEN").expect("token")));
+    let broker = KiteBroker::new(config, session);
+    let all = Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump");
+    broker.set_instruments(all);
+    (broker, dir)
+}
+
+fn error(status: u16, kind: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "status": "error", "message": "boom", "error_type": kind, "data": null
+    }))
+}
+
+fn orders_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "success", "data": []}))
+}
+
+fn buy() -> OrderRequest {
+    OrderRequest {
+        tag: Tag::new("kbw1").expect("tag"),
+        instrument: "NSE:CENTRALBK-BE".into(),
+        side: Side::Buy,
+        quantity: Quantity::new(1).expect("qty"),
+        kind: OrderKind::Market,
+        product: Product::Cnc,
+    }
+}
+
+#[tokio::test]
+async fn reads_retry_429_and_5xx_then_succeed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(error(429, "NetworkException"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(error(503, "NetworkException"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(orders_ok())
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    assert_eq!(broker.orders().await.expect("third time lucky"), vec![]);
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 3);
+    let auth = requests[2]
+        .headers
+        .get("authorization")
+        .map(|v| v.as_bytes().to_vec());
+    assert_eq!(
+        auth.as_deref(),
+        Some(&b"token kitesim_key:SENTINELTOKEN"[..])
+    );
+    // With a client built and cached, Debug still shows no token.
+    assert!(!format!("{broker:?}").contains("SENTINEL"));
+}
+
+#[tokio::test]
+async fn reads_give_up_after_the_configured_attempts_as_retryable() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(error(500, "GeneralException"))
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    let failure = broker.orders().await.expect_err("always 500");
+    assert_eq!(failure.class(), ErrorClass::Retryable);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(4));
+}
+
+#[tokio::test]
+async fn read_timeouts_are_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(orders_ok().set_delay(Duration::from_secs(5)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orders"))
+        .respond_with(orders_ok())
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    broker.orders().await.expect("second attempt answers");
+}
+
+#[tokio::test]
+async fn placements_are_never_retried() {
+    for (answer, class) in [
+        (error(500, "GeneralException"), ErrorClass::UnknownOutcome),
+        (error(504, "NetworkException"), ErrorClass::UnknownOutcome),
+        (error(429, "NetworkException"), ErrorClass::Retryable),
+        (error(400, "InputException"), ErrorClass::Rejected),
+        (error(403, "TokenException"), ErrorClass::Fatal),
+        (
+            orders_ok().set_delay(Duration::from_secs(5)),
+            ErrorClass::UnknownOutcome,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/orders/regular"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let (broker, _dir) = broker(&server).await;
+        let failure = broker.place_order(&buy()).await.expect_err("fails");
+        assert_eq!(failure.class(), class, "{failure}");
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(1),
+            "{failure}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_means_the_order_was_not_sent() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_for(&format!("http://{addr}"), "ws://127.0.0.1:9", dir.path());
+    let session = SessionState::new(Some(AccessToken::new("tok").expect("token")));
+    let broker = KiteBroker::new(config, session);
+    broker.set_instruments(
+        Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump"),
+    );
+    let failure = broker.place_order(&buy()).await.expect_err("refused");
+    assert_eq!(failure.class(), ErrorClass::Retryable);
+}
+
+#[test]
+fn errors_never_print_the_token() {
+    let config = kitebreak_kite::KiteConfig::new("key", "/tmp")
+        .with_secret("SENTINEL-SECRET")
+        .expect("secret");
+    let session = SessionState::new(Some(AccessToken::new("SENTINEL-TOKEN").expect("token")));
+    let text = format!("{config:?} {session:?} {:?}", session.status());
+    assert!(!text.contains("SENTINEL"), "{text}");
+}
+
+#[tokio::test]
+async fn a_token_exception_on_placement_pauses_further_placements_without_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders/regular"))
+        .respond_with(error(403, "TokenException"))
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    broker.place_order(&buy()).await.expect_err("token dead");
+    assert!(broker.session().is_expired());
+    let again = broker.place_order(&buy()).await.expect_err("paused");
+    assert_eq!(again.class(), ErrorClass::Fatal);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
+    broker
+        .session()
+        .set(AccessToken::new("fresh").expect("token"));
+    assert!(!broker.session().is_expired());
+}
+
+#[tokio::test]
+async fn untraded_instruments_are_absent_from_ltp_not_an_error() {
+    let server = MockServer::start().await;
+    let body = json!({"status": "success", "data": {
+        "NSE:CENTRALBK-BE": {"instrument_token": 3813889, "last_price": 0},
+        "NSE:EMMBI-BL": {"instrument_token": 4645121, "last_price": 101.3}
+    }});
+    Mock::given(method("GET"))
+        .and(path("/quote/ltp"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let (broker, _dir) = broker(&server).await;
+    let prices = broker
+        .ltp(&["NSE:CENTRALBK-BE", "NSE:EMMBI-BL"])
+        .await
+        .expect("ltp");
+    assert_eq!(prices.len(), 1);
+    assert_eq!(
+        prices.get("NSE:EMMBI-BL"),
+        Some(&crate::helpers::price("101.3"))
+    );
+}

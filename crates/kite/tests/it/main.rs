@@ -1,0 +1,10 @@
+//! Integration tests of the Kite adapter against kite-sim and wiremock on loopback.
+
+mod errors;
+mod fixtures;
+mod helpers;
+mod limits;
+mod orders;
+mod requests;
+mod session;
+mod ticker;

@@ -1,0 +1,119 @@
+//! Order flows: fills, rejections, and the lost answer reconciled by tag.
+
+use kite_sim::Faults;
+use kitebreak_kite::{
+    ErrorClass, KiteError, OrderKind, OrderRequest, OrderState, Product, Side, Tag,
+};
+use kitebreak_price::Quantity;
+
+use crate::helpers::{log, price, spawn};
+
+fn market_buy(tag: &str) -> OrderRequest {
+    OrderRequest {
+        tag: Tag::new(tag).expect("tag"),
+        instrument: "NSE:INFY".into(),
+        side: Side::Buy,
+        quantity: Quantity::new(1).expect("quantity"),
+        kind: OrderKind::Market,
+        product: Product::Mis,
+    }
+}
+
+#[tokio::test]
+async fn a_market_order_completes_at_an_exact_price() {
+    let env = spawn().await;
+    let id = env
+        .broker
+        .place_order(&market_buy("kbfill1"))
+        .await
+        .expect("placed");
+    let done = env.broker.final_status(&id).await.expect("final");
+    assert_eq!(done.state, OrderState::Complete);
+    assert_eq!(done.average_price, Some(price("1500")));
+    assert_eq!(done.filled_quantity, 1);
+    assert_eq!(done.tag.as_deref(), Some("kbfill1"));
+}
+
+#[tokio::test]
+async fn a_rejected_order_reports_kites_reason() {
+    let env = spawn().await;
+    env.sim.set_faults(Faults {
+        reject_next_order: 1,
+        ..Faults::default()
+    });
+    let id = env
+        .broker
+        .place_order(&market_buy("kbrej1"))
+        .await
+        .expect("accepted");
+    let done = env.broker.final_status(&id).await.expect("final");
+    assert_eq!(done.state, OrderState::Rejected);
+    assert!(
+        done.message
+            .unwrap_or_default()
+            .contains("Insufficient funds")
+    );
+}
+
+#[tokio::test]
+async fn a_lost_placement_answer_is_unknown_and_found_by_tag_without_resending() {
+    let env = spawn().await;
+    env.sim.set_faults(Faults {
+        lose_next_order: 1,
+        ..Faults::default()
+    });
+    let error = env
+        .broker
+        .place_order(&market_buy("kblost1"))
+        .await
+        .expect_err("the answer is lost");
+    assert_eq!(error.class(), ErrorClass::UnknownOutcome);
+    assert!(matches!(&error, KiteError::OutcomeUnknown { tag, .. } if tag == "kblost1"));
+    let found = env
+        .broker
+        .reconcile("kblost1", 3)
+        .await
+        .expect("read")
+        .expect("found");
+    let done = env
+        .broker
+        .final_status(&found.order_id)
+        .await
+        .expect("final");
+    assert_eq!(done.state, OrderState::Complete);
+    let posts = log(&env.sim)
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/orders/regular")
+        .count();
+    assert_eq!(posts, 1, "nothing is sent twice");
+    assert_eq!(
+        env.broker.reconcile("kbnever", 2).await.expect("read"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn quantities_off_the_lot_and_unknown_symbols_are_refused_before_sending() {
+    let env = spawn().await;
+    let mut order = market_buy("kbbad1");
+    order.instrument = "NSE:NOSUCH".into();
+    let error = env.broker.place_order(&order).await.expect_err("unknown");
+    assert_eq!(error.class(), ErrorClass::Rejected);
+    assert!(log(&env.sim).iter().all(|r| r.path != "/orders/regular"));
+}
+
+#[tokio::test]
+async fn fills_are_exact_trades_of_the_order() {
+    let env = spawn().await;
+    env.sim.set_price("NSE:INFY", price("1512.35"));
+    let id = env
+        .broker
+        .place_order(&market_buy("kbtrade1"))
+        .await
+        .expect("placed");
+    env.broker.final_status(&id).await.expect("final");
+    let fills = env.broker.trades().await.expect("trades");
+    let fill = fills.iter().find(|f| f.order_id == id).expect("a fill");
+    assert_eq!((fill.quantity, fill.price), (1, price("1512.35")));
+    assert_eq!(fill.instrument, "NSE:INFY");
+}
