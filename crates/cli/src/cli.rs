@@ -59,6 +59,30 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Print the strategy's state after every candle of a CSV file, as JSON lines.
     Trace(TraceArgs),
+    /// Kite login: print the login URL, or exchange --request-token and store the session.
+    Login(LoginArgs),
+}
+
+/// `kitebreak login`. Reads `KITE_API_KEY` and `KITE_API_SECRET` (or their `_FILE`).
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The `request_token` from Kite's redirect after login; without it, the login URL
+    /// is printed.
+    #[arg(long, value_name = "T")]
+    pub request_token: Option<String>,
+
+    /// Directory for the session file [config: server.data_dir; default ./data], the
+    /// same one `serve` uses.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Kite's REST root (a local kite-sim, for example).
+    #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_REST_ROOT)]
+    pub kite_root: String,
+
+    /// Kite's WebSocket root.
+    #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_WS_ROOT)]
+    pub kite_ws: String,
 }
 
 /// `kitebreak serve`. The flags override the configuration's `[server]` keys.

@@ -2,13 +2,15 @@
 //! crates together; no trading logic lives here.
 //!
 //! - `cli`: the flags; `telemetry`: logging, set up once for every command.
-//! - `serve` (with `demo`), `replay` (with `feed`, shared with the demo), `trace`.
+//! - `serve` (with `demo`), `replay` (with `feed`, shared with the demo), `trace`,
+//!   `login` (Kite's daily token, through `kitebreak-kite`).
 //! - Configuration is `kitebreak-config`'s: loaded once, validated, then turned into
 //!   the server's and engine's settings.
 
 mod cli;
 mod demo;
 mod feed;
+mod login;
 mod pretty_json;
 mod replay;
 mod serve;
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         cli::Command::Trace(args) => trace::run(args),
         cli::Command::Serve(args) => block_on(serve::run(args, &cli.global)),
         cli::Command::Replay(args) => block_on(replay::run(args)),
+        cli::Command::Login(args) => block_on(login::run(args, &cli.global)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

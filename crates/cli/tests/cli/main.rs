@@ -5,6 +5,7 @@
 mod config;
 mod demo;
 mod helpers;
+mod login;
 mod replay;
 mod serve;
 mod trace;
