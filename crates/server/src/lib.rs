@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use kitebreak_engine::{Engine, EngineError, PaperBroker};
 use tokio::net::TcpListener;
 
@@ -112,6 +113,13 @@ impl App {
         routes::api(self.state.clone()).0
     }
 
+    /// [`App::router`] as a service that records each connection's peer address,
+    /// which the authentication-failure limit keys on; [`serve`] runs this.
+    pub fn service(&self) -> IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr> {
+        self.router()
+            .into_make_service_with_connect_info::<SocketAddr>()
+    }
+
     /// The engine, for callers that drive it directly (a demo feed, tests).
     pub fn engine(&self) -> &Engine {
         &self.state.engine
@@ -140,11 +148,7 @@ pub async fn serve(
     }
     let app = App::start(config).await?;
     tracing::info!(%address, "kitebreak listening");
-    // Connection info gives the authentication-failure limit its client address.
-    let service = app
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
+    let served = axum::serve(listener, app.service())
         .with_graceful_shutdown(shutdown)
         .await;
     app.shutdown().await;
