@@ -8,8 +8,6 @@
 use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
-use jiff::civil::DateTime;
-use jiff::tz::{Offset, TimeZone};
 use kitebreak_engine::{CandleInput, Side, Symbol};
 use kitebreak_price::{Price, Quantity};
 use kitebreak_strategy::Candle;
@@ -153,7 +151,7 @@ fn candle_time(body: &Map<String, Value>) -> Result<Option<Timestamp>, ApiError>
     };
     let bad = || {
         ApiError::BadRequest(format!(
-            "invalid `{name}`: expected an ISO 8601 time or Unix seconds"
+            "invalid `{name}`: expected an ISO 8601 time, a date, or Unix seconds or milliseconds"
         ))
     };
     let text = match value {
@@ -161,22 +159,8 @@ fn candle_time(body: &Map<String, Value>) -> Result<Option<Timestamp>, ApiError>
         Value::Number(number) => number.to_string(),
         _ => return Err(bad()),
     };
-    if let Ok(seconds) = text.parse::<i64>() {
-        // Values this large are milliseconds (TradingView's {{timenow}} style).
-        let time = if seconds.abs() >= 100_000_000_000 {
-            Timestamp::from_millisecond(seconds)
-        } else {
-            Timestamp::from_second(seconds)
-        };
-        return time.map(Some).map_err(|_| bad());
-    }
-    if let Ok(time) = text.parse::<Timestamp>() {
-        return Ok(Some(time));
-    }
-    let civil: DateTime = text.parse().map_err(|_| bad())?;
-    let ist = TimeZone::fixed(Offset::from_seconds(19_800).map_err(|_| bad())?);
-    civil
-        .to_zoned(ist)
-        .map(|z| Some(z.timestamp()))
+    // The same formats `trace` and `replay` read from files (candles' `parse_time`).
+    kitebreak_candles::parse_time(&text)
+        .map(Some)
         .map_err(|_| bad())
 }

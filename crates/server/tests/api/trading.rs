@@ -96,6 +96,28 @@ async fn a_repeated_alert_is_acknowledged_and_not_applied_twice() {
 }
 
 #[tokio::test]
+async fn the_same_candle_time_in_another_format_is_still_a_repeat() {
+    let app = spawn_app().await;
+    let candle =
+        |time: Value| json!({"symbol": "ITC", "high": 101, "low": 99, "close": 100, "time": time});
+    // 09:15 IST written as Kite writes it, as UTC, as a naive IST time, and as epoch ms.
+    let first: Value = app
+        .alert(candle(json!("2026-11-24T09:15:00+0530")))
+        .await
+        .json();
+    assert_eq!(first["price_data_added"], true);
+    for same in [
+        json!("2026-11-24T03:45:00Z"),
+        json!("2026-11-24 09:15:00"),
+        json!(1_795_491_900_000_i64),
+    ] {
+        let again: Value = app.alert(candle(same.clone())).await.json();
+        assert_eq!(again["duplicate"], true, "{same} was applied again");
+    }
+    assert_eq!(app.status("ITC").await["strategy_status"]["data_points"], 1);
+}
+
+#[tokio::test]
 async fn strategies_lists_every_symbol() {
     let app = spawn_app().await;
     for symbol in ["A", "B", "C"] {
