@@ -82,6 +82,15 @@ impl App {
     /// Starts a paper engine from `config` (opening and recovering its database).
     pub async fn start(config: ServerConfig) -> Result<App, ServerError> {
         let broker = Arc::new(PaperBroker::new(config.paper_slippage_bps));
+        App::start_with_broker(config, broker).await
+    }
+
+    /// Starts an engine over `broker` (the binary passes the Kite broker here for
+    /// `--broker kite`); `config.paper_slippage_bps` is then unused.
+    pub async fn start_with_broker(
+        config: ServerConfig,
+        broker: Arc<dyn kitebreak_engine::Broker>,
+    ) -> Result<App, ServerError> {
         let engine = Engine::start(config.engine, broker)
             .await
             .map_err(ServerError::Engine)?;
