@@ -150,12 +150,34 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_inner(config, None, listener, shutdown).await
+}
+
+/// [`serve`] over `broker` instead of the paper broker (`serve --broker kite`).
+pub async fn serve_with_broker(
+    config: ServerConfig,
+    broker: Arc<dyn kitebreak_engine::Broker>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    serve_inner(config, Some(broker), listener, shutdown).await
+}
+
+async fn serve_inner(
+    config: ServerConfig,
+    broker: Option<Arc<dyn kitebreak_engine::Broker>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let address = listener.local_addr().map_err(ServerError::Io)?;
     let secured = config.webhook_secret.is_some() && config.api_token.is_some();
     if !secured && !address.ip().is_loopback() {
         return Err(ServerError::InsecureListen(address));
     }
-    let app = App::start(config).await?;
+    let app = match broker {
+        Some(broker) => App::start_with_broker(config, broker).await?,
+        None => App::start(config).await?,
+    };
     tracing::info!(%address, "kitebreak listening");
     let served = axum::serve(listener, app.service())
         .with_graceful_shutdown(shutdown)
