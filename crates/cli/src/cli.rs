@@ -113,6 +113,14 @@ pub struct ServeArgs {
     /// Print the effective configuration (secrets masked) and exit.
     #[arg(long)]
     pub print_config: bool,
+
+    /// Kite's REST root for `--broker kite` (a local kite-sim, for example).
+    #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_REST_ROOT)]
+    pub kite_root: String,
+
+    /// Kite's ticker root for `--broker kite`.
+    #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_WS_ROOT)]
+    pub kite_ws: String,
 }
 
 /// `kitebreak replay`.

@@ -10,6 +10,7 @@
 mod cli;
 mod demo;
 mod feed;
+mod live;
 mod login;
 mod pretty_json;
 mod replay;

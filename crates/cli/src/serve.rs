@@ -1,8 +1,9 @@
 //! `kitebreak serve`: loads the configuration, then runs `kitebreak_server::serve`
 //! until Ctrl-C or SIGTERM.
 //!
-//! Startup order: configuration (all errors at once, naming keys) → broker check
-//! (`kite` is refused, never replaced by paper) → bind → the server starts its engine
+//! Startup order: configuration (all errors at once, naming keys) → broker choice
+//! (`kite` needs a stored session or `KITE_ACCESS_TOKEN`, else nothing starts; it is
+//! never replaced by paper) → bind → the server starts its engine
 //! → a readiness probe (`GET /` on the bound port) → `listening on http://ADDR` on
 //! stdout → the demo feed, if asked. A signal stops the demo feed and the server,
 //! which drains in-flight requests and closes the database before the process exits.
@@ -15,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::demo;
+use crate::{demo, live};
 
 /// Loads the configuration `serve` runs with.
 pub fn load_config(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Loaded> {
@@ -52,12 +53,20 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
              and no kill switch"
         );
     }
-    if settings.broker == BrokerKind::Kite {
-        bail!(
-            "the Kite broker is not available yet: this version can only paper-trade. \
-             Use --broker paper (the default); nothing was started"
-        );
-    }
+    // The broker is chosen once, here; the paper path never sees a Kite handle.
+    let live = match settings.broker {
+        BrokerKind::Paper => None,
+        BrokerKind::Kite => {
+            if args.demo {
+                bail!("--demo feeds made-up candles and runs only with the paper broker");
+            }
+            let roots = live::Roots {
+                rest: args.kite_root.clone(),
+                ws: args.kite_ws.clone(),
+            };
+            Some(live::broker(&settings, &roots).await?)
+        }
+    };
     let database = if args.demo {
         demo::fresh_database(&settings.data_dir)?
     } else {
@@ -73,7 +82,12 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let shutdown = async move {
         let _ = stopped_server.wait_for(|stop| *stop).await;
     };
-    let mut server = tokio::spawn(kitebreak_server::serve(config, listener, shutdown));
+    let mut server = match live {
+        Some(broker) => tokio::spawn(kitebreak_server::serve_with_broker(
+            config, broker, listener, shutdown,
+        )),
+        None => tokio::spawn(kitebreak_server::serve(config, listener, shutdown)),
+    };
     let base = format!("http://{}", reachable(address));
     tokio::select! {
         // The server ended first: it refused to start, or a signal came early.

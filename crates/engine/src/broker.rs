@@ -125,6 +125,22 @@ pub enum BrokerError {
     /// No price is known for the symbol.
     #[error("no price known for {0}")]
     NoPrice(Symbol),
+    /// The broker refused the request (bad input, RMS, unknown instrument); the
+    /// engine treats it as a rejection.
+    #[error("broker rejected the request: {0}")]
+    Rejected(String),
+    /// The order tagged with this tag was never placed: its answer was lost and the
+    /// order book does not have it. Treated as a rejection; never re-sent under the
+    /// same tag.
+    #[error("order tagged {0} was not placed")]
+    NotPlaced(String),
+    /// The broker is unreachable, rate limiting or answered with something unusable;
+    /// the same request may succeed later.
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    /// The broker session expired or is missing: log in again (`kitebreak login`).
+    #[error("broker session expired: run `kitebreak login`")]
+    SessionExpired,
 }
 
 /// Everything the engine needs from a broker.

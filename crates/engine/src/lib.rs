@@ -15,6 +15,11 @@
 //! - [`PaperBroker`] (`paper`): fills market orders at the last observed price
 //!   (candle closes, fed prices) with optional slippage. It is the only broker and
 //!   has no path to a live one.
+//! - [`KiteAdapter`] (`kite`): the live broker, a thin wrapper over
+//!   `kitebreak_kite::KiteBroker`: MARKET orders with the engine's tag and market
+//!   protection, lost answers settled by tag (never re-sent), errors classified as
+//!   rejected, unavailable or session expired. Which broker runs is chosen once, at
+//!   start, by the binary.
 //! - `recovery`: at start every symbol is rebuilt with `Strategy::restore` from its
 //!   stored candles, levels and open trade, so open trades are watched at once;
 //!   orders left PENDING by a crash are settled as LOST (the paper book is gone).
@@ -51,6 +56,7 @@ mod broker;
 mod config;
 mod engine;
 mod error;
+mod kite;
 mod paper;
 mod recovery;
 mod report;
@@ -65,6 +71,8 @@ pub use broker::{
 pub use config::EngineConfig;
 pub use engine::Engine;
 pub use error::EngineError;
+pub use kite::KiteAdapter;
+pub use kitebreak_kite::Product as KiteProduct;
 pub use paper::PaperBroker;
 pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kitebreak_engine::EngineError;
+use kitebreak_engine::{BrokerError, EngineError};
 
 /// An error response.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,10 @@ impl From<EngineError> for ApiError {
             EngineError::NoOpenTrade(_)
             | EngineError::NoPrice(_)
             | EngineError::OrderRejected { .. } => ApiError::BadRequest(error.to_string()),
+            EngineError::Broker(inner @ (BrokerError::Rejected(_) | BrokerError::NotPlaced(_))) => {
+                ApiError::BadRequest(inner.to_string())
+            }
+            EngineError::Broker(BrokerError::SessionExpired) => ApiError::Unavailable,
             EngineError::Broker(_) => ApiError::BadGateway(error),
             EngineError::Stopped => ApiError::Unavailable,
             other => ApiError::Internal(other),

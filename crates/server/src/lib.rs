@@ -82,6 +82,15 @@ impl App {
     /// Starts a paper engine from `config` (opening and recovering its database).
     pub async fn start(config: ServerConfig) -> Result<App, ServerError> {
         let broker = Arc::new(PaperBroker::new(config.paper_slippage_bps));
+        App::start_with_broker(config, broker).await
+    }
+
+    /// Starts an engine over `broker` (the binary passes the Kite broker here for
+    /// `--broker kite`); `config.paper_slippage_bps` is then unused.
+    pub async fn start_with_broker(
+        config: ServerConfig,
+        broker: Arc<dyn kitebreak_engine::Broker>,
+    ) -> Result<App, ServerError> {
         let engine = Engine::start(config.engine, broker)
             .await
             .map_err(ServerError::Engine)?;
@@ -141,12 +150,34 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_inner(config, None, listener, shutdown).await
+}
+
+/// [`serve`] over `broker` instead of the paper broker (`serve --broker kite`).
+pub async fn serve_with_broker(
+    config: ServerConfig,
+    broker: Arc<dyn kitebreak_engine::Broker>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    serve_inner(config, Some(broker), listener, shutdown).await
+}
+
+async fn serve_inner(
+    config: ServerConfig,
+    broker: Option<Arc<dyn kitebreak_engine::Broker>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let address = listener.local_addr().map_err(ServerError::Io)?;
     let secured = config.webhook_secret.is_some() && config.api_token.is_some();
     if !secured && !address.ip().is_loopback() {
         return Err(ServerError::InsecureListen(address));
     }
-    let app = App::start(config).await?;
+    let app = match broker {
+        Some(broker) => App::start_with_broker(config, broker).await?,
+        None => App::start(config).await?,
+    };
     tracing::info!(%address, "kitebreak listening");
     let served = axum::serve(listener, app.service())
         .with_graceful_shutdown(shutdown)

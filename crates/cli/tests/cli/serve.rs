@@ -40,19 +40,27 @@ async fn json_logs_are_one_object_per_line() {
 }
 
 #[tokio::test]
-async fn the_kite_broker_is_refused_not_replaced_by_paper() {
-    let output = run(
-        &["serve", "--broker", "kite", "--listen", "127.0.0.1:0"],
-        &[],
-    )
-    .await;
+async fn the_kite_broker_without_a_session_is_refused_not_replaced_by_paper() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().display().to_string();
+    let args = [
+        "serve",
+        "--broker",
+        "kite",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+    ];
+    let output = run(&args, &[("KITE_API_KEY", "kitebreak_test_key")]).await;
     let (stdout, stderr) = texts(&output);
     assert!(!output.status.success());
-    assert!(
-        stderr.contains("Kite broker is not available yet"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("kitebreak login"), "{stderr}");
     assert!(!stdout.contains("listening"), "{stdout}");
+    let without_key = run(&args, &[]).await;
+    let (_, stderr) = texts(&without_key);
+    assert!(!without_key.status.success());
+    assert!(stderr.contains("KITE_API_KEY"), "{stderr}");
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod golden;
 mod helpers;
+mod kite;
 mod lifecycle;
 mod recovery;
 mod scenario;

@@ -1,0 +1,225 @@
+//! [`KiteAdapter`]: the engine's [`Broker`] over Zerodha Kite Connect, a thin wrapper
+//! around `kitebreak_kite::KiteBroker`.
+//!
+//! - Entries and exits are MARKET orders with the engine's tag, the configured
+//!   exchange and product, and Kite's market protection (set in `KiteConfig`).
+//! - A placement whose answer was lost is settled from the order book by its tag:
+//!   found means placed (its id is used), absent means not placed and the engine sees
+//!   a rejection. The same tag is never sent twice.
+//! - Errors are classified: Kite's refusals become [`BrokerError::Rejected`], an
+//!   expired session [`BrokerError::SessionExpired`], everything else
+//!   [`BrokerError::Unavailable`].
+//! - The engine's [`Ohlc::close`] is the latest price, so it maps from Kite's `last`
+//!   (Kite's own `close` is the previous session's).
+
+use kitebreak_kite::{
+    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderSnapshot, OrderState, Product,
+    Tag,
+};
+use kitebreak_price::{Price, Quantity};
+
+use crate::Symbol;
+use crate::broker::{
+    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
+    PositionReport, Side,
+};
+
+/// How many order-book reads settle a placement of unknown outcome.
+const RECONCILE_ATTEMPTS: u32 = 5;
+
+/// The Kite broker as the engine sees it.
+#[derive(Debug, Clone)]
+pub struct KiteAdapter {
+    kite: KiteBroker,
+    exchange: String,
+    product: Product,
+}
+
+impl KiteAdapter {
+    /// An adapter trading on NSE with the intraday (MIS) product.
+    pub fn new(kite: KiteBroker) -> KiteAdapter {
+        KiteAdapter::with(kite, "NSE", Product::Mis)
+    }
+
+    /// An adapter trading on `exchange` (e.g. `NSE`, `BSE`) with `product`.
+    pub fn with(kite: KiteBroker, exchange: impl Into<String>, product: Product) -> KiteAdapter {
+        KiteAdapter {
+            kite,
+            exchange: exchange.into(),
+            product,
+        }
+    }
+
+    /// The wrapped Kite broker (session state, instruments, ticker).
+    pub fn kite(&self) -> &KiteBroker {
+        &self.kite
+    }
+
+    fn key(&self, symbol: &Symbol) -> String {
+        format!("{}:{}", self.exchange, symbol.as_str())
+    }
+
+    fn symbol_of(&self, instrument: &str) -> Option<Symbol> {
+        let name = instrument.split_once(':').map_or(instrument, |(_, s)| s);
+        Symbol::parse(name).ok()
+    }
+
+    async fn place(&self, order: MarketOrder) -> Result<OrderId, BrokerError> {
+        let tag = Tag::new(&order.tag).map_err(broker_error)?;
+        let request = OrderRequest {
+            tag,
+            instrument: self.key(&order.symbol),
+            side: match order.side {
+                Side::Buy => kitebreak_kite::Side::Buy,
+                Side::Sell => kitebreak_kite::Side::Sell,
+            },
+            quantity: order.quantity,
+            kind: OrderKind::Market,
+            product: self.product,
+        };
+        match self.kite.place_order(&request).await {
+            Ok(id) => Ok(id),
+            Err(KiteError::OutcomeUnknown { tag, .. }) => {
+                tracing::warn!(tag, "placement answer lost; reconciling by tag");
+                match self.kite.reconcile(&tag, RECONCILE_ATTEMPTS).await {
+                    Ok(Some(found)) => Ok(found.order_id),
+                    Ok(None) => Err(BrokerError::NotPlaced(tag)),
+                    Err(error) => {
+                        tracing::error!(tag, %error, "order of unknown outcome not reconciled");
+                        Err(BrokerError::Unavailable(format!(
+                            "order tagged {tag} has an unknown outcome: {error}"
+                        )))
+                    }
+                }
+            }
+            Err(other) => Err(broker_error(other)),
+        }
+    }
+
+    fn report(&self, snapshot: &OrderSnapshot) -> Option<OrderReport> {
+        let tag = snapshot.tag.clone()?;
+        if !snapshot.state.is_final() {
+            return None;
+        }
+        let order = MarketOrder {
+            tag,
+            symbol: self.symbol_of(&snapshot.instrument)?,
+            side: match snapshot.side {
+                kitebreak_kite::Side::Buy => Side::Buy,
+                kitebreak_kite::Side::Sell => Side::Sell,
+            },
+            quantity: Quantity::new(snapshot.quantity).ok()?,
+        };
+        Some(OrderReport {
+            order_id: snapshot.order_id.clone(),
+            order,
+            status: status_of(snapshot),
+        })
+    }
+}
+
+/// The engine's view of a final Kite order.
+fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
+    let filled = Quantity::new(snapshot.filled_quantity).ok();
+    match (&snapshot.state, snapshot.average_price, filled) {
+        (OrderState::Complete, Some(average_price), Some(filled_quantity)) => {
+            OrderStatus::Complete {
+                average_price,
+                filled_quantity,
+                time: snapshot.time,
+            }
+        }
+        (state, _, _) => {
+            if snapshot.filled_quantity > 0 {
+                tracing::error!(
+                    order_id = snapshot.order_id,
+                    filled = snapshot.filled_quantity,
+                    "order ended {state:?} after a partial fill; check the position at Kite"
+                );
+            }
+            let reason = snapshot
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("{state:?}").to_lowercase());
+            OrderStatus::Rejected { reason }
+        }
+    }
+}
+
+/// Classifies a Kite error for the engine.
+fn broker_error(error: KiteError) -> BrokerError {
+    match (&error, error.class()) {
+        (KiteError::TokenExpired | KiteError::NoSession, _) => BrokerError::SessionExpired,
+        (_, ErrorClass::Rejected) => BrokerError::Rejected(error.to_string()),
+        _ => BrokerError::Unavailable(error.to_string()),
+    }
+}
+
+fn price_of(found: Option<Price>, symbol: &Symbol) -> Result<Price, BrokerError> {
+    found.ok_or_else(|| BrokerError::NoPrice(symbol.clone()))
+}
+
+impl Broker for KiteAdapter {
+    fn name(&self) -> &'static str {
+        "kite"
+    }
+
+    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        Box::pin(self.place(order))
+    }
+
+    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        Box::pin(async move {
+            let done = self.kite.final_status(id).await.map_err(broker_error)?;
+            Ok(status_of(&done))
+        })
+    }
+
+    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
+        Box::pin(async move {
+            let key = self.key(symbol);
+            let mut prices = self.kite.ltp(&[&key]).await.map_err(broker_error)?;
+            price_of(prices.remove(&key), symbol)
+        })
+    }
+
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+        Box::pin(async move {
+            let key = self.key(symbol);
+            let mut all = self.kite.ohlc(&[&key]).await.map_err(broker_error)?;
+            let found = all
+                .remove(&key)
+                .ok_or_else(|| BrokerError::NoPrice(symbol.clone()))?;
+            Ok(Ohlc {
+                open: found.open,
+                high: found.high,
+                low: found.low,
+                close: found.last,
+            })
+        })
+    }
+
+    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
+        Box::pin(async move {
+            let orders = self.kite.orders().await.map_err(broker_error)?;
+            Ok(orders.iter().filter_map(|o| self.report(o)).collect())
+        })
+    }
+
+    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+        Box::pin(async move {
+            let positions = self.kite.positions().await.map_err(broker_error)?;
+            Ok(positions
+                .iter()
+                .filter_map(|p| {
+                    Some(PositionReport {
+                        symbol: self.symbol_of(&p.instrument)?,
+                        buy_quantity: u64::from(p.buy_quantity),
+                        sell_quantity: u64::from(p.sell_quantity),
+                        last_price: p.last_price,
+                    })
+                })
+                .collect())
+        })
+    }
+}
