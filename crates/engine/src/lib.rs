@@ -15,6 +15,9 @@
 //! - [`PaperBroker`] (`paper`): fills market orders at the last observed price
 //!   (candle closes, fed prices) with optional slippage. It is the only broker and
 //!   has no path to a live one.
+//! - [`market`] and [`risk`]: pure rules checked before every entry order (trading
+//!   window, weekends, holidays, MIS square-off; kill switch, open trades, order
+//!   quantity and value, daily loss). Time comes from the configured [`Clock`].
 //! - `recovery`: at start every symbol is rebuilt with `Strategy::restore` from its
 //!   stored candles, levels and open trade, so open trades are watched at once;
 //!   orders left PENDING by a crash are settled as LOST (the paper book is gone).
@@ -48,12 +51,17 @@
 //! binary do.
 
 mod broker;
+mod clock;
 mod config;
+mod enforce;
 mod engine;
 mod error;
+mod gate;
+pub mod market;
 mod paper;
 mod recovery;
 mod report;
+pub mod risk;
 mod shard;
 mod store;
 mod symbol;
@@ -62,9 +70,12 @@ pub use broker::{
     BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
     PositionReport, Side,
 };
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
+pub use enforce::SweepOutcome;
 pub use engine::Engine;
 pub use error::EngineError;
+pub use gate::RiskStatus;
 pub use paper::PaperBroker;
 pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,

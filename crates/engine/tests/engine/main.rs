@@ -3,6 +3,8 @@
 mod golden;
 mod helpers;
 mod lifecycle;
+mod market;
 mod recovery;
+mod risk;
 mod scenario;
 mod store;
