@@ -109,3 +109,28 @@ async fn a_trade_survives_sigkill_after_every_step_without_loss_or_duplicates() 
     let server = Server::start_in_with_env(data, &[], &ENV).await;
     check(&server, steps.len()).await;
 }
+
+#[tokio::test]
+async fn a_halt_survives_sigkill_and_the_restarted_server_takes_no_entry() {
+    let server = Server::start_in_with_env(tempfile::tempdir().expect("dir"), &[], &ENV).await;
+    let (code, halted) = server.post("/risk/halt", &json!({})).await;
+    assert_eq!(
+        (code, &halted["kill_switch"]),
+        (200, &json!("halted")),
+        "{halted}"
+    );
+    let data = server.kill().await;
+    let server = Server::start_in_with_env(data, &[], &ENV).await;
+    let (_, risk) = server.get("/risk").await;
+    assert_eq!(
+        risk["kill_switch"], "halted",
+        "a restart must not re-enable trading"
+    );
+    let mut last = Value::Null;
+    for (path, body) in steps().into_iter().take(6) {
+        last = server.post(path, &body).await.1;
+    }
+    assert_eq!(last["breakout_signal"], "long", "{last}");
+    assert_eq!(last["trade_entered"], false, "{last}");
+    assert!(orders(&server).await.is_empty());
+}
