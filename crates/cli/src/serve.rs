@@ -47,12 +47,6 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         symbol_overrides = settings.symbols.len(),
         "configuration loaded"
     );
-    if settings.risk.any_set() {
-        tracing::warn!(
-            "[risk] is configured but not enforced yet: the engine applies no risk limits \
-             and no kill switch"
-        );
-    }
     // The broker is chosen once, here; the paper path never sees a Kite handle.
     let live = match settings.broker {
         BrokerKind::Paper => None,
@@ -72,7 +66,12 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     } else {
         settings.database()
     };
-    let config = settings.server_config(&database);
+    let mut config = settings.server_config(&database);
+    if args.demo {
+        // The demo replays years-old daily candles as fast as asked: the market clock
+        // of today says nothing about them, so it is off (risk limits still apply).
+        config.engine.market = None;
+    }
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

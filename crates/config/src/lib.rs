@@ -10,8 +10,9 @@
 //! - Secrets are never configuration keys: they come from the environment or a
 //!   private file (`secrets`), are wrapped in [`Secret`], and [`Loaded::render`]
 //!   (`serve --print-config`) shows only whether each is set.
-//! - `[orders]`, `[risk]` and `[market]` are validated now, though nothing enforces
-//!   them yet (the engine places paper market orders only).
+//! - `[risk]` and `[market]` become the engine's `RiskLimits` and `MarketRules`,
+//!   which it enforces; `[orders]` is validated but not used yet (paper market
+//!   orders only).
 //!
 //! This crate reads files and is handed the environment; it starts nothing. It
 //! builds the engine's and the server's own settings types (`Settings::server_config`)

@@ -1,13 +1,18 @@
 //! `[market]` and `[risk]`, validated into [`MarketClock`] and [`RiskLimits`].
 //!
-//! Both are checked at start so a mistake shows now rather than on the day the
-//! engine begins to enforce them; the engine does not enforce either yet.
+//! Both are checked at start, then converted into the engine's own types
+//! (`kitebreak_engine::market::MarketRules`, `kitebreak_engine::risk::RiskLimits`),
+//! which the engine enforces.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use jiff::civil::{Date, Time};
+use kitebreak_engine::market::MarketRules;
+use kitebreak_engine::risk;
 use kitebreak_price::{Price, Quantity};
+
+use crate::orders::Product;
 
 use crate::tree::{KillSwitch, MarketSection, RiskSection};
 
@@ -22,6 +27,21 @@ pub struct MarketClock {
     pub square_off: Time,
     /// Days without trading besides weekends: `holidays` and `holidays_file` together.
     pub holidays: BTreeSet<Date>,
+    /// False when `market.enforce = false`: no clock is enforced.
+    pub enforce: bool,
+}
+
+impl MarketClock {
+    /// The engine's rules (`None` when not enforced); MIS square-off applies only
+    /// when orders are placed as MIS.
+    pub fn rules(&self, product: Product) -> Option<MarketRules> {
+        self.enforce.then(|| MarketRules {
+            open: self.open,
+            close: self.close,
+            square_off: (product == Product::Mis).then_some(self.square_off),
+            holidays: self.holidays.clone(),
+        })
+    }
 }
 
 /// Risk limits; `None` means no limit.
@@ -40,8 +60,27 @@ pub struct RiskLimits {
 }
 
 impl RiskLimits {
-    /// True when any limit is set or the kill switch is not `active`: settings a user
-    /// may rely on, which must be flagged while nothing enforces them.
+    /// The engine's limits (rupee amounts as exact [`kitebreak_price::Money`]).
+    pub fn engine_limits(&self) -> risk::RiskLimits {
+        let rupees = |price: Price| price.times(Quantity::ONE);
+        risk::RiskLimits {
+            max_open_trades: self.max_open_trades,
+            max_order_quantity: self.max_order_quantity,
+            max_order_value: self.max_order_value.map(rupees),
+            max_daily_loss: self.max_daily_loss.map(rupees),
+        }
+    }
+
+    /// The engine's kill switch at a first start (a state stored by the engine wins).
+    pub fn engine_kill_switch(&self) -> risk::KillSwitch {
+        match self.kill_switch {
+            KillSwitch::Active => risk::KillSwitch::Active,
+            KillSwitch::Halted => risk::KillSwitch::Halted,
+            KillSwitch::Flatten => risk::KillSwitch::Flatten,
+        }
+    }
+
+    /// True when any limit is set or the kill switch is not `active`.
     pub fn any_set(&self) -> bool {
         self.max_open_trades.is_some()
             || self.max_order_quantity.is_some()
@@ -83,6 +122,7 @@ pub(crate) fn market_clock(section: &MarketSection) -> Result<MarketClock, KeyPr
         close: section.close,
         square_off: section.square_off,
         holidays,
+        enforce: section.enforce,
     })
 }
 

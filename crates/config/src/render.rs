@@ -33,9 +33,9 @@ pub(crate) fn render(loaded: &Loaded) -> String {
         let _ = writeln!(out, "#   {name:<width$} = {state}");
     }
     out.push_str(
-        "# [orders], [risk] and [market] are validated but not enforced yet: the engine\n\
-         # places paper MARKET orders and applies no risk limits or market clock so far.\n\
-         # [risk] keys left out mean no limit.\n\n",
+        "# [orders] is validated but not used yet: the engine places paper MARKET orders.\n\
+         # [risk] and [market] are enforced before every entry; [risk] keys left out mean\n\
+         # no limit, and a kill switch stored by a previous run wins over kill_switch.\n\n",
     );
     match toml::to_string_pretty(&loaded.config) {
         Ok(text) => out.push_str(&text),

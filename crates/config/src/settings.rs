@@ -41,9 +41,9 @@ pub struct Settings {
     pub symbols: HashMap<Symbol, StrategyParams>,
     /// How orders are placed with Kite.
     pub orders: OrderDefaults,
-    /// Risk limits (not enforced by the engine yet).
+    /// Risk limits, enforced by the engine before every entry.
     pub risk: RiskLimits,
-    /// The market clock (not enforced by the engine yet).
+    /// The market clock, enforced by the engine (entries, MIS square-off).
     pub market: MarketClock,
     /// Paper fills' slippage in basis points.
     pub paper_slippage_bps: u32,
@@ -63,6 +63,9 @@ impl Settings {
         engine.shards = self.shards;
         engine.strategy = self.strategy;
         engine.symbol_params = self.symbols.clone();
+        engine.market = self.market.rules(self.orders.product);
+        engine.risk = self.risk.engine_limits();
+        engine.kill_switch = self.risk.engine_kill_switch();
         engine
     }
 

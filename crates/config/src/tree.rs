@@ -28,9 +28,9 @@ pub struct Config {
     pub strategy: StrategySection,
     /// `[orders]`: how orders are placed with Kite.
     pub orders: OrdersSection,
-    /// `[risk]`: limits on entries (validated; not enforced by the engine yet).
+    /// `[risk]`: limits on entries and the kill switch, enforced by the engine.
     pub risk: RiskSection,
-    /// `[market]`: the exchange clock (validated; not enforced by the engine yet).
+    /// `[market]`: the exchange clock, enforced by the engine on entries and MIS.
     pub market: MarketSection,
     /// `[paper]`: the paper broker.
     pub paper: PaperSection,
@@ -194,6 +194,9 @@ pub enum KillSwitch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MarketSection {
+    /// When false, entries are taken at any time and nothing is squared off (replays
+    /// of old data, tests); true in production.
+    pub enforce: bool,
     /// Session open, IST.
     #[serde(deserialize_with = "crate::civil::time")]
     pub open: Time,
@@ -214,6 +217,7 @@ pub struct MarketSection {
 impl Default for MarketSection {
     fn default() -> MarketSection {
         MarketSection {
+            enforce: true,
             open: Time::constant(9, 15, 0, 0),
             close: Time::constant(15, 30, 0, 0),
             square_off: Time::constant(15, 15, 0, 0),

@@ -2,10 +2,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use kitebreak_strategy::StrategyParams;
 
 use crate::Symbol;
+use crate::clock::{Clock, SystemClock};
+use crate::market::MarketRules;
+use crate::risk::{KillSwitch, RiskLimits};
 
 /// Settings of one engine. The binary builds this from its configuration file and
 /// flags; tests build it directly.
@@ -19,13 +24,27 @@ pub struct EngineConfig {
     pub strategy: StrategyParams,
     /// Per-symbol parameter overrides.
     pub symbol_params: HashMap<Symbol, StrategyParams>,
+    /// The trading calendar and session; `None` takes entries at any time (tests,
+    /// replays of old data).
+    pub market: Option<MarketRules>,
+    /// Limits checked before every entry order.
+    pub risk: RiskLimits,
+    /// The kill switch when the database has none stored yet (a stored state wins,
+    /// so a restart never silently re-enables trading).
+    pub kill_switch: KillSwitch,
+    /// Where the engine reads the time.
+    pub clock: Arc<dyn Clock>,
+    /// How often the engine checks for flatten and MIS square-off on its own
+    /// (`Engine::enforce_step`); `None` leaves it to the caller (tests).
+    pub enforce_every: Option<Duration>,
 }
 
 impl EngineConfig {
     /// Shard tasks when not configured (see [`EngineConfig::new`]).
     pub const DEFAULT_SHARDS: usize = 64;
 
-    /// Defaults for everything but the database file: 64 shards, default parameters.
+    /// Defaults for everything but the database file: 64 shards, default parameters,
+    /// no market rules, no risk limits, the kill switch active, the system clock.
     ///
     /// Why 64: a shard waits for its job's commit before its next command, so at
     /// most one job per shard is in a group commit, and the batch (jobs per fsync)
@@ -38,6 +57,11 @@ impl EngineConfig {
             shards: Self::DEFAULT_SHARDS,
             strategy: StrategyParams::default(),
             symbol_params: HashMap::new(),
+            market: None,
+            risk: RiskLimits::default(),
+            kill_switch: KillSwitch::Active,
+            clock: Arc::new(SystemClock),
+            enforce_every: Some(Duration::from_secs(1)),
         }
     }
 

@@ -12,6 +12,7 @@ use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::broker::{Broker, Side};
+use crate::gate::Gate;
 use crate::report::{
     CandleInput, CandleReport, ExitOutcome, OrderRecord, PriceReport, SymbolStatus,
 };
@@ -25,14 +26,15 @@ const SHARD_QUEUE: usize = 1024;
 /// A running engine. Cheap to clone; every clone talks to the same shards.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    shards: Vec<mpsc::Sender<Command>>,
-    store: Store,
+pub(crate) struct Inner {
+    pub(crate) shards: Vec<mpsc::Sender<Command>>,
+    pub(crate) store: Store,
     broker: Arc<dyn Broker>,
     monitoring: Arc<AtomicBool>,
+    pub(crate) gate: Arc<Gate>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -55,6 +57,7 @@ impl Engine {
         let books = crate::recovery::recover(&store, &config, broker.as_ref()).await?;
         let order_seq = Arc::new(AtomicI64::new(store.last_order_seq().await?));
         let monitoring = Arc::new(AtomicBool::new(true));
+        let gate = Arc::new(crate::enforce::open_gate(&store, &config).await?);
         let shard_count = config.shards.max(1);
         let ctx = Arc::new(Context {
             store: store.clone(),
@@ -62,6 +65,7 @@ impl Engine {
             config: Arc::new(config),
             monitoring: Arc::clone(&monitoring),
             order_seq,
+            gate: Arc::clone(&gate),
         });
         let mut per_shard: Vec<HashMap<Symbol, Book>> =
             (0..shard_count).map(|_| HashMap::new()).collect();
@@ -72,7 +76,9 @@ impl Engine {
             .into_iter()
             .map(|books| {
                 let (sender, receiver) = mpsc::channel(SHARD_QUEUE);
-                tokio::spawn(Shard::new(Arc::clone(&ctx), books).run(receiver));
+                let shard = Shard::new(Arc::clone(&ctx), books);
+                shard.note_all();
+                tokio::spawn(shard.run(receiver));
                 sender
             })
             .collect();
@@ -81,14 +87,19 @@ impl Engine {
             broker = broker.name(),
             "engine started"
         );
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 shards,
                 store,
                 broker,
                 monitoring,
+                gate,
             }),
-        })
+        };
+        if let Some(every) = ctx.config.enforce_every {
+            crate::enforce::spawn_loop(&engine, every);
+        }
+        Ok(engine)
     }
 
     /// Applies one candle (a repeated alert with a known time is acknowledged only).

@@ -23,6 +23,9 @@ pub enum EngineError {
     /// No price is known for the symbol, so no market order can be priced.
     #[error("no price known for {0}")]
     NoPrice(Symbol),
+    /// The market clock or a risk limit refused an entry; no order was sent.
+    #[error("{0}")]
+    Refused(String),
     /// The broker refused the order; nothing was filled.
     #[error("order rejected: {reason}")]
     OrderRejected {

@@ -20,6 +20,9 @@
 //!   protection, lost answers settled by tag (never re-sent), errors classified as
 //!   rejected, unavailable or session expired. Which broker runs is chosen once, at
 //!   start, by the binary.
+//! - [`market`] and [`risk`]: pure rules checked before every entry order (trading
+//!   window, weekends, holidays, MIS square-off; kill switch, open trades, order
+//!   quantity and value, daily loss). Time comes from the configured [`Clock`].
 //! - `recovery`: at start every symbol is rebuilt with `Strategy::restore` from its
 //!   stored candles, levels and open trade, so open trades are watched at once;
 //!   orders left PENDING by a crash are settled as LOST (the paper book is gone).
@@ -53,13 +56,18 @@
 //! binary do.
 
 mod broker;
+mod clock;
 mod config;
+mod enforce;
 mod engine;
 mod error;
+mod gate;
 mod kite;
+pub mod market;
 mod paper;
 mod recovery;
 mod report;
+pub mod risk;
 mod shard;
 mod store;
 mod symbol;
@@ -68,9 +76,12 @@ pub use broker::{
     BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
     PositionReport, Side,
 };
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
+pub use enforce::SweepOutcome;
 pub use engine::Engine;
 pub use error::EngineError;
+pub use gate::RiskStatus;
 pub use kite::KiteAdapter;
 pub use kitebreak_kite::Product as KiteProduct;
 pub use paper::PaperBroker;

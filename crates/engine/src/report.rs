@@ -88,6 +88,12 @@ pub enum EntryOutcome {
         /// Why.
         reason: String,
     },
+    /// No order was sent: the market clock or a risk limit refused the entry. No
+    /// trade, levels unlocked.
+    Refused {
+        /// Why (the market rule or risk limit).
+        reason: String,
+    },
 }
 
 /// What became of an exit signal.

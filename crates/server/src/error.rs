@@ -80,7 +80,9 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> ApiError {
         match error {
             EngineError::UnknownSymbol(_) => ApiError::NotFound(error.to_string()),
-            EngineError::Conflict(message) => ApiError::Conflict(message),
+            EngineError::Conflict(message) | EngineError::Refused(message) => {
+                ApiError::Conflict(message)
+            }
             EngineError::InvalidInput(message) => ApiError::BadRequest(message),
             EngineError::NoOpenTrade(_)
             | EngineError::NoPrice(_)

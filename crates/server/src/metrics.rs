@@ -183,7 +183,7 @@ impl Metrics {
             Some(EntryOutcome::Filled { order, .. } | EntryOutcome::Failed { order, .. }) => {
                 self.order("entry", order);
             }
-            None => {}
+            Some(EntryOutcome::Refused { .. }) | None => {}
         }
     }
 

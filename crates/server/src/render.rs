@@ -142,6 +142,10 @@ pub fn candle_report(report: &CandleReport) -> Value {
             body["order_error"] = json!(format!("order rejected: {reason}"));
             body["order"] = order(record);
         }
+        Some(EntryOutcome::Refused { reason }) => {
+            body["order_error"] = json!(format!("entry refused: {reason}"));
+            body["reason"] = json!(reason);
+        }
         None => {}
     }
     body

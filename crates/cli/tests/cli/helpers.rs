@@ -75,6 +75,25 @@ impl Server {
         Server::launch(data, args, envs).await
     }
 
+    /// [`Server::start_in`] with environment variables.
+    pub async fn start_in_with_env(
+        data: tempfile::TempDir,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
+        Server::launch(data, args, envs).await
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and hands back its
+    /// data directory for a restart.
+    pub async fn kill(mut self) -> tempfile::TempDir {
+        self.child.kill().await.expect("SIGKILL and wait");
+        if let Some(drain) = self.drain.take() {
+            drain.await.expect("stderr reader");
+        }
+        self.data
+    }
+
     async fn launch(data: tempfile::TempDir, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let dir = data.path().display().to_string();
         let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir];

@@ -3,6 +3,7 @@
 //! `trace` against the golden files.
 
 mod config;
+mod crash;
 mod demo;
 mod helpers;
 mod login;

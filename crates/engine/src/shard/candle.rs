@@ -7,7 +7,7 @@ use kitebreak_strategy::{AwaitBroker, Detection, Direction, EntryEvent, ExitEven
 
 use super::{Book, Context, Shard, orders};
 use crate::broker::MarketOrder;
-use crate::report::{CandleInput, CandleReport, ExitOutcome, PriceReport};
+use crate::report::{CandleInput, CandleReport, EntryOutcome, ExitOutcome, PriceReport};
 use crate::store::{CandleRow, WriteOp};
 use crate::{EngineError, Symbol};
 
@@ -57,7 +57,9 @@ impl Shard {
         };
         let mut done = report(&symbol, book, Some(applied.detection), exit, false);
         done.breakout = applied.breakout;
-        done.entry = entry;
+        done.entry = entry.or(applied
+            .refused
+            .map(|reason| EntryOutcome::Refused { reason }));
         Ok(done)
     }
 
@@ -107,6 +109,8 @@ struct Applied {
     breakout: Option<Direction>,
     /// The entry order to send once the writes are durable.
     order: Option<MarketOrder>,
+    /// Why a breakout's entry was refused before any order (market clock, risk).
+    refused: Option<String>,
 }
 
 /// Steps 2 and 3 of a candle: append, detect, check for a breakout.
@@ -133,19 +137,32 @@ fn apply(ctx: &Context, symbol: &Symbol, book: &mut Book, input: &CandleInput) -
             keep_from,
         }),
     ];
-    let (mut breakout, mut order) = (None, None);
+    let (mut breakout, mut order, mut refused) = (None, None, None);
     if let Some(EntryEvent::Signalled(signal)) = events.entry {
         let quantity = input.quantity.unwrap_or(signal.quantity);
-        let (entry, intent) = orders::entry_intent(ctx, symbol, &signal, quantity);
-        writes.extend(intent);
         breakout = Some(signal.direction);
-        order = Some(entry);
+        match ctx.gate.admit(symbol, Some(signal.price), quantity, true) {
+            Ok(()) => {
+                let (entry, intent) = orders::entry_intent(ctx, symbol, &signal, quantity);
+                writes.extend(intent);
+                order = Some(entry);
+            }
+            Err(reason) => {
+                // No order was sent: the strategy goes back to flat, levels unlocked.
+                let _ = book.strategy.entry_failed();
+                tracing::info!(%symbol, %reason, "breakout entry refused");
+                writes[0] = book.row(symbol);
+                writes.push(orders::refusal_event(symbol, signal.direction, &reason));
+                refused = Some(reason);
+            }
+        }
     }
     Applied {
         writes,
         detection: events.detection,
         breakout,
         order,
+        refused,
     }
 }
 

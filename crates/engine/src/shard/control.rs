@@ -20,6 +20,12 @@ impl Shard {
         quantity: Option<Quantity>,
     ) -> Result<OrderRecord, EngineError> {
         let quantity = quantity.unwrap_or_else(|| self.ctx.config.params_for(&symbol).quantity());
+        // Without a price the broker rejects the order itself; the value limit refuses.
+        let price = self.ctx.broker.ltp(&symbol).await.ok();
+        if let Err(reason) = self.ctx.gate.admit(&symbol, price, quantity, false) {
+            tracing::info!(%symbol, %reason, "manual order refused");
+            return Err(EngineError::Refused(reason));
+        }
         let (order, intent) = self.ctx.new_order(&symbol, "manual", side, quantity, None);
         self.ctx.store.commit(vec![intent]).await?;
         let record = self.ctx.send(order).await;

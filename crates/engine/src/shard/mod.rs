@@ -14,6 +14,7 @@ mod candle;
 mod control;
 mod orders;
 mod send;
+mod sweep;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +42,11 @@ pub(crate) enum Command {
     Reset(Symbol, bool, Reply<()>),
     Status(Symbol, Reply<SymbolStatus>),
     StatusAll(Reply<Vec<SymbolStatus>>),
+    /// Exit every open trade of the shard now (flatten, MIS square-off).
+    ExitAll(
+        &'static str,
+        Reply<Vec<(Symbol, Result<crate::report::ExitOutcome, EngineError>)>>,
+    ),
     Stop(oneshot::Sender<()>),
 }
 
@@ -53,6 +59,8 @@ pub(crate) struct Context {
     pub monitoring: Arc<AtomicBool>,
     /// The last order sequence number used; tags are made from it.
     pub order_seq: Arc<AtomicI64>,
+    /// Entry checks shared by all shards: market clock, risk limits, kill switch.
+    pub gate: Arc<crate::gate::Gate>,
 }
 
 /// One shard's state: its symbols.
@@ -77,23 +85,47 @@ impl Shard {
         }
     }
 
+    /// Tells the gate where `symbol` stands after a step (and its latest price).
+    fn note(&self, symbol: &Symbol, last: Option<Price>) {
+        match self.books.get(symbol) {
+            Some(book) => self.ctx.gate.note(symbol, &book.strategy, last),
+            None => self.ctx.gate.forget(symbol),
+        }
+    }
+
+    /// Tells the gate where every symbol stands (after recovery).
+    pub(crate) fn note_all(&self) {
+        for (symbol, book) in &self.books {
+            self.ctx.gate.note(symbol, &book.strategy, None);
+        }
+    }
+
     /// One command, start to finish (the single step a test can call directly).
     async fn handle(&mut self, command: Command) {
         match command {
             Command::Candle(symbol, input, reply) => {
-                let _ = reply.send(self.on_candle(symbol, input).await);
+                let close = input.candle.close;
+                let done = self.on_candle(symbol.clone(), input).await;
+                self.note(&symbol, Some(close));
+                let _ = reply.send(done);
             }
             Command::Price(symbol, price, reply) => {
-                let _ = reply.send(self.on_price(symbol, price).await);
+                let done = self.on_price(symbol.clone(), price).await;
+                self.note(&symbol, Some(price));
+                let _ = reply.send(done);
             }
             Command::Manual(symbol, side, quantity, reply) => {
                 let _ = reply.send(self.manual_order(symbol, side, quantity).await);
             }
             Command::Exit(symbol, reply) => {
-                let _ = reply.send(self.exit_now(&symbol).await);
+                let done = self.exit_now(&symbol).await;
+                self.note(&symbol, None);
+                let _ = reply.send(done);
             }
             Command::Reset(symbol, force, reply) => {
-                let _ = reply.send(self.reset(&symbol, force).await);
+                let done = self.reset(&symbol, force).await;
+                self.note(&symbol, None);
+                let _ = reply.send(done);
             }
             Command::Status(symbol, reply) => {
                 let status = self
@@ -106,6 +138,13 @@ impl Shard {
             Command::StatusAll(reply) => {
                 let all = self.books.iter().map(|(s, b)| b.status(s)).collect();
                 let _ = reply.send(Ok(all));
+            }
+            Command::ExitAll(why, reply) => {
+                let outcomes = self.exit_all(why).await;
+                for (symbol, _) in &outcomes {
+                    self.note(symbol, None);
+                }
+                let _ = reply.send(Ok(outcomes));
             }
             Command::Stop(ack) => {
                 let _ = ack.send(());

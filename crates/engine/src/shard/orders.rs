@@ -82,6 +82,12 @@ pub(crate) fn entry_intent(
     (order, [intent, event(symbol, "entry_signal", detail)])
 }
 
+/// The event recording an entry refused before any order was sent.
+pub(crate) fn refusal_event(symbol: &Symbol, direction: Direction, reason: &str) -> WriteOp {
+    let detail = serde_json::json!({"direction": direction, "reason": reason});
+    event(symbol, "entry_refused", detail)
+}
+
 /// Sends the entry `order` whose intent is durable (the strategy is `Entering`) and
 /// records how it ended.
 #[tracing::instrument(skip_all, fields(%symbol, tag = %order.tag))]
@@ -195,6 +201,7 @@ pub(crate) async fn exit(
             event(symbol, "trade_closed", detail),
         ])
         .await?;
+    ctx.gate.realized(closed.pnl);
     Ok(ExitOutcome::Closed {
         order: record,
         closed,

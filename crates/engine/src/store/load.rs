@@ -163,6 +163,20 @@ impl Store {
         Ok(row.try_get("seq")?)
     }
 
+    /// The kill switch's last recorded state (`kill_switch` events), if any.
+    pub(crate) async fn last_kill_switch(&self) -> Result<Option<String>, EngineError> {
+        let row = sqlx::query(
+            "SELECT json_extract(detail, '$.state') AS state FROM events \
+             WHERE kind = 'kill_switch' ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(row) => Ok(row.try_get("state")?),
+            None => Ok(None),
+        }
+    }
+
     /// Closed trades, newest first.
     pub async fn closed_trades(
         &self,

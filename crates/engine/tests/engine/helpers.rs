@@ -151,3 +151,34 @@ pub async fn enter_long(engine: &Engine, symbol: &str) {
         .await
         .expect("breakout");
 }
+
+/// Like [`start`], after `tweak` changes the configuration; no background loop.
+pub async fn start_with(
+    dir: &Path,
+    broker: Arc<dyn Broker>,
+    tweak: impl FnOnce(&mut EngineConfig),
+) -> Engine {
+    let mut config = EngineConfig::new(dir.join("kitebreak.db"));
+    config.shards = 3;
+    config.strategy = params(Relevel::Fresh);
+    config.enforce_every = None;
+    tweak(&mut config);
+    Engine::start(config, broker).await.expect("engine starts")
+}
+
+/// Orders stored for `symbol`, by purpose, read from the database read-only.
+pub async fn stored_orders(database: &Path, symbol: &str) -> Vec<String> {
+    use sqlx::{ConnectOptions, Row};
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(database)
+        .read_only(true);
+    let mut db = options.connect().await.expect("open database");
+    sqlx::query("SELECT purpose FROM orders WHERE symbol = ? ORDER BY seq")
+        .bind(symbol)
+        .fetch_all(&mut db)
+        .await
+        .expect("query")
+        .iter()
+        .map(|row| row.get("purpose"))
+        .collect()
+}

@@ -4,6 +4,8 @@ mod golden;
 mod helpers;
 mod kite;
 mod lifecycle;
+mod market;
 mod recovery;
+mod risk;
 mod scenario;
 mod store;

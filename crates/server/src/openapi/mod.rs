@@ -10,10 +10,12 @@
 
 mod account;
 mod alerts;
+mod risk;
 mod strategy;
 
 pub use account::*;
 pub use alerts::*;
+pub use risk::*;
 pub use strategy::*;
 
 use serde::Serialize;
@@ -32,6 +34,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
     tags(
         (name = "alerts", description = "TradingView webhook and price observations"),
         (name = "strategy", description = "Per-symbol strategy state and trades"),
+        (name = "risk", description = "Risk limits, today's P&L and the kill switch"),
         (name = "account", description = "Market data and account state through the broker"),
         (name = "service", description = "Health, monitoring, session, metrics and documentation"),
     )

@@ -8,6 +8,7 @@
 mod account;
 mod docs;
 mod health;
+mod risk;
 mod scrape;
 mod session;
 mod strategy;
@@ -36,6 +37,10 @@ pub fn api(state: AppState) -> (Router, Document) {
         .routes(routes!(account::positions))
         .routes(routes!(account::orders))
         .routes(routes!(scrape::metrics))
+        .routes(routes!(risk::status))
+        .routes(routes!(risk::halt))
+        .routes(routes!(risk::resume))
+        .routes(routes!(risk::flatten))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

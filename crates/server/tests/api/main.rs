@@ -7,5 +7,6 @@ mod fuzz;
 mod helpers;
 mod metrics;
 mod original;
+mod risk;
 mod security;
 mod trading;

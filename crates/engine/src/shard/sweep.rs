@@ -1,0 +1,32 @@
+//! Exiting every open trade of a shard at once: the kill switch's `flatten` and the
+//! MIS square-off. Each exit takes the normal exit path (`exit_now`), reason manual.
+
+use kitebreak_strategy::Position;
+
+use super::Shard;
+use crate::report::ExitOutcome;
+use crate::{EngineError, Symbol};
+
+impl Shard {
+    /// Exits every trade that is open (not one already entering or exiting), logging
+    /// `why`; returns each symbol's outcome.
+    pub(super) async fn exit_all(
+        &mut self,
+        why: &'static str,
+    ) -> Vec<(Symbol, Result<ExitOutcome, EngineError>)> {
+        let mut open: Vec<Symbol> = self
+            .books
+            .iter()
+            .filter(|(_, book)| matches!(book.strategy.position(), Position::Open(_)))
+            .map(|(symbol, _)| symbol.clone())
+            .collect();
+        open.sort();
+        let mut outcomes = Vec::with_capacity(open.len());
+        for symbol in open {
+            tracing::warn!(%symbol, why, "exiting the open trade");
+            let outcome = self.exit_now(&symbol).await;
+            outcomes.push((symbol, outcome));
+        }
+        outcomes
+    }
+}
