@@ -24,7 +24,7 @@ const MICROS_TO_WIDE: i128 = 1_000_000;
 pub fn price_in(value: f64, tick: Price) -> Result<Price, KiteError> {
     let wide = wide_decimal(value)?;
     let tick_wide = i128::from(tick.micros()) * MICROS_TO_WIDE;
-    let ticks = div_round(wide, tick_wide, Rounding::HalfEven);
+    let ticks = Rounding::HalfEven.divide(wide, tick_wide);
     let micros = ticks * i128::from(tick.micros());
     i64::try_from(micros)
         .ok()
@@ -43,11 +43,7 @@ pub fn price_in_exact(value: f64) -> Result<Price, KiteError> {
 
 /// `price` rounded to a multiple of `tick` in the given direction.
 pub fn round_to_tick(price: Price, tick: Price, rounding: Rounding) -> Option<Price> {
-    let ticks = div_round(
-        i128::from(price.micros()),
-        i128::from(tick.micros()),
-        rounding,
-    );
+    let ticks = rounding.divide(i128::from(price.micros()), i128::from(tick.micros()));
     let micros = i64::try_from(ticks * i128::from(tick.micros())).ok()?;
     Price::from_micros(micros).ok()
 }
@@ -96,23 +92,6 @@ fn wide_decimal(value: f64) -> Result<i128, KiteError> {
         place /= 10;
     }
     Ok(wide)
-}
-
-fn div_round(numerator: i128, denominator: i128, rounding: Rounding) -> i128 {
-    let floor = numerator.div_euclid(denominator);
-    let remainder = numerator.rem_euclid(denominator);
-    if remainder == 0 {
-        return floor;
-    }
-    match rounding {
-        Rounding::Down => floor,
-        Rounding::Up => floor + 1,
-        Rounding::HalfEven => match (2 * remainder).cmp(&denominator) {
-            std::cmp::Ordering::Less => floor,
-            std::cmp::Ordering::Greater => floor + 1,
-            std::cmp::Ordering::Equal => floor + (floor & 1),
-        },
-    }
 }
 
 #[cfg(test)]

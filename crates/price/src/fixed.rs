@@ -20,6 +20,15 @@ pub enum Rounding {
     HalfEven,
 }
 
+impl Rounding {
+    /// `numerator / denominator` rounded this way; `denominator` must be positive.
+    /// The one rounding division of the project (the Kite adapter's tick rounding
+    /// uses it too).
+    pub fn divide(self, numerator: i128, denominator: i128) -> i128 {
+        div_round(numerator, denominator, self)
+    }
+}
+
 /// `numerator / denominator` rounded as asked. `denominator` must be positive.
 pub(crate) fn div_round(numerator: i128, denominator: i128, rounding: Rounding) -> i128 {
     debug_assert!(denominator > 0);
