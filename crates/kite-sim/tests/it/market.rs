@@ -276,5 +276,26 @@ async fn day_candles_are_stamped_at_midnight_and_skip_the_weekend() {
         }
         other => panic!("an unknown interval must be refused: {other:?}"),
     }
+    // Minute candles span at most 60 days per request.
+    let sixty_one_days_earlier = chrono::NaiveDate::from_ymd_opt(2026, 9, 24)
+        .and_then(|d| d.and_hms_opt(9, 15, 0))
+        .expect("time");
+    match kite
+        .historical_data(
+            408_065,
+            "minute",
+            sixty_one_days_earlier,
+            at(24, 9, 15),
+            false,
+            false,
+        )
+        .await
+    {
+        Err(Error::Api(api)) => {
+            assert_eq!(api.status, 400);
+            assert!(api.message.contains("60 days"), "{}", api.message);
+        }
+        other => panic!("a 61-day minute range must be refused: {other:?}"),
+    }
     sim.shutdown().await;
 }
