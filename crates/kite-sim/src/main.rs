@@ -98,6 +98,17 @@ fn parse_rate_clock(text: &str) -> Result<RateClock, String> {
     RateClock::parse(text).ok_or_else(|| format!("expected `real` or `sim`, got {text:?}"))
 }
 
+/// The secret as printed at start: the built-in default (no secret at all) in full, so
+/// clients can compute checksums; one the user supplied (perhaps a real Kite secret
+/// from `KITE_API_SECRET`) never.
+fn shown_secret(secret: &str) -> &str {
+    if secret == DEFAULT_API_SECRET {
+        secret
+    } else {
+        "(set by --api-secret or KITE_API_SECRET; not shown)"
+    }
+}
+
 /// The sim's configuration from the flags, or why they do not make one.
 fn config(args: Args) -> anyhow::Result<SimConfig> {
     anyhow::ensure!(
@@ -166,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
         sim.url(),
         sim.ws_url()
     );
-    println!("api_key={key} api_secret={secret}");
+    println!("api_key={key} api_secret={}", shown_secret(&secret));
     if let Some(token) = token {
         println!("access_token={token}");
     }
@@ -231,6 +242,12 @@ mod tests {
         );
         assert_eq!(config.rate_clock, RateClock::Sim);
         assert!(config.strict_rate_limits);
+    }
+
+    #[test]
+    fn only_the_built_in_secret_is_ever_printed() {
+        assert_eq!(shown_secret(DEFAULT_API_SECRET), DEFAULT_API_SECRET);
+        assert!(!shown_secret("real-kite-secret").contains("real-kite-secret"));
     }
 
     #[test]

@@ -92,48 +92,59 @@ fn has_room(subscriptions: &HashMap<u32, Mode>, token: u32) -> bool {
     subscriptions.len() < MAX_SUBSCRIPTIONS || subscriptions.contains_key(&token)
 }
 
-/// Applies a client message; returns the tokens whose current tick should be sent.
-/// Tokens beyond [`MAX_SUBSCRIPTIONS`] are ignored and the connection stays up.
-fn command(subscriptions: &mut HashMap<u32, Mode>, text: &str) -> Vec<u32> {
+/// What a client message changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Applied {
+    /// Tokens whose current tick should be sent now.
+    send: Vec<u32>,
+    /// Tokens refused for want of room (beyond [`MAX_SUBSCRIPTIONS`]).
+    refused: usize,
+}
+
+/// Applies a client message. Tokens beyond [`MAX_SUBSCRIPTIONS`] are refused (the
+/// client hears so in an `error` message) and the connection stays up.
+fn command(subscriptions: &mut HashMap<u32, Mode>, text: &str) -> Applied {
     let Ok(command) = serde_json::from_str::<Command>(text) else {
-        return Vec::new();
+        return Applied::default();
     };
-    match command.a.as_str() {
-        "subscribe" => {
-            let mut list = tokens(&command.v);
-            list.retain(|token| {
-                let room = has_room(subscriptions, *token);
-                if room {
-                    subscriptions.entry(*token).or_insert(Mode::Quote);
-                }
-                room
-            });
-            list
+    let (list, mode) = match command.a.as_str() {
+        "subscribe" => (tokens(&command.v), None),
+        "mode" => {
+            let Some(mode) = command
+                .v
+                .get(0)
+                .and_then(|m| m.as_str())
+                .and_then(Mode::parse)
+            else {
+                return Applied::default();
+            };
+            (command.v.get(1).map(tokens).unwrap_or_default(), Some(mode))
         }
         "unsubscribe" => {
             for token in tokens(&command.v) {
                 subscriptions.remove(&token);
             }
-            Vec::new()
+            return Applied::default();
         }
-        "mode" => {
-            let mode = command
-                .v
-                .get(0)
-                .and_then(|m| m.as_str())
-                .and_then(Mode::parse);
-            let mut list = command.v.get(1).map(tokens).unwrap_or_default();
-            let Some(mode) = mode else { return Vec::new() };
-            list.retain(|token| {
-                let room = has_room(subscriptions, *token);
-                if room {
+        _ => return Applied::default(),
+    };
+    let (send, refused): (Vec<u32>, Vec<u32>) = list.into_iter().partition(|token| {
+        let room = has_room(subscriptions, *token);
+        if room {
+            match mode {
+                Some(mode) => {
                     subscriptions.insert(*token, mode);
                 }
-                room
-            });
-            list
+                None => {
+                    subscriptions.entry(*token).or_insert(Mode::Quote);
+                }
+            }
         }
-        _ => Vec::new(),
+        room
+    });
+    Applied {
+        send,
+        refused: refused.len(),
     }
 }
 
@@ -165,7 +176,7 @@ where
     let beat = tokio::time::sleep(HEARTBEAT_EVERY);
     tokio::pin!(beat);
     loop {
-        let message = tokio::select! {
+        let messages: Vec<Message> = tokio::select! {
             frame = incoming.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     shared.log_request(LoggedRequest {
@@ -175,8 +186,19 @@ where
                         message: Some(text.as_str().to_string()),
                         ..LoggedRequest::default()
                     });
-                    let wanted = command(&mut subscriptions, text.as_str());
-                    ticks(&shared, &subscriptions, &wanted).map(|f| Message::Binary(f.into()))
+                    let applied = command(&mut subscriptions, text.as_str());
+                    let mut out: Vec<Message> = ticks(&shared, &subscriptions, &applied.send)
+                        .map(|f| Message::Binary(f.into()))
+                        .into_iter()
+                        .collect();
+                    if applied.refused > 0 {
+                        let error = format!(
+                            "{} instrument(s) not subscribed: at most {MAX_SUBSCRIPTIONS} per connection.",
+                            applied.refused
+                        );
+                        out.push(Message::Text(json!({"type": "error", "data": error}).to_string().into()));
+                    }
+                    out
                 }
                 Some(Ok(Message::Close(_))) => {
                     // Complete the closing handshake so the client sees a clean close.
@@ -184,25 +206,34 @@ where
                     return;
                 }
                 None | Some(Err(_)) => return,
-                Some(Ok(_)) => None,
+                Some(Ok(_)) => Vec::new(),
             },
             event = events.recv() => match event {
-                Ok(Event::Prices(changed)) => ticks(&shared, &subscriptions, &changed).map(|f| Message::Binary(f.into())),
+                Ok(Event::Prices(changed)) => ticks(&shared, &subscriptions, &changed)
+                    .map(|f| Message::Binary(f.into()))
+                    .into_iter()
+                    .collect(),
                 Ok(Event::Order(order)) => {
                     let config = &shared.config;
                     let data = json::order_update(&order, &config.user_id, config.app_id, &config.api_secret);
-                    Some(Message::Text(json!({"type": "order", "data": data}).to_string().into()))
+                    vec![Message::Text(json!({"type": "order", "data": data}).to_string().into())]
                 }
-                Err(RecvError::Lagged(_)) => None,
+                Err(RecvError::Lagged(_)) => Vec::new(),
                 Err(RecvError::Closed) => return,
             },
-            () = &mut beat => Some(Message::Binary(HEARTBEAT.to_vec().into())),
+            () = &mut beat => vec![Message::Binary(HEARTBEAT.to_vec().into())],
             _ = dropped.changed() => return,
         };
-        let Some(message) = message else { continue };
+        if messages.is_empty() {
+            continue;
+        }
         // A silent connection sends nothing, yet keeps its rhythm (no busy loop).
-        if !shared.with_world(|w, _| w.faults.ws_silent) && outgoing.send(message).await.is_err() {
-            return;
+        if !shared.with_world(|w, _| w.faults.ws_silent) {
+            for message in messages {
+                if outgoing.send(message).await.is_err() {
+                    return;
+                }
+            }
         }
         beat.as_mut()
             .reset(tokio::time::Instant::now() + HEARTBEAT_EVERY);
@@ -292,16 +323,20 @@ mod tests {
     #[test]
     fn messages_change_subscriptions_within_the_cap() {
         let mut subscriptions = HashMap::new();
+        let sent = |applied: Applied| applied.send;
         assert_eq!(
-            command(
+            sent(command(
                 &mut subscriptions,
                 r#"{"a":"subscribe","v":[408065,884737]}"#
-            ),
+            )),
             [408_065, 884_737]
         );
         assert_eq!(subscriptions.get(&408_065), Some(&Mode::Quote));
         assert_eq!(
-            command(&mut subscriptions, r#"{"a":"mode","v":["full",[408065]]}"#),
+            sent(command(
+                &mut subscriptions,
+                r#"{"a":"mode","v":["full",[408065]]}"#
+            )),
             [408_065]
         );
         assert_eq!(subscriptions.get(&408_065), Some(&Mode::Full));
@@ -309,8 +344,9 @@ mod tests {
         assert_eq!(subscriptions.len(), 1);
         let many: Vec<u32> = (1..=3_005).collect();
         let text = serde_json::json!({"a": "subscribe", "v": many}).to_string();
-        assert_eq!(command(&mut subscriptions, &text).len(), 2_999);
+        let applied = command(&mut subscriptions, &text);
+        assert_eq!((applied.send.len(), applied.refused), (2_999, 6));
         assert_eq!(subscriptions.len(), MAX_SUBSCRIPTIONS);
-        assert!(command(&mut subscriptions, "not json").is_empty());
+        assert_eq!(command(&mut subscriptions, "not json"), Applied::default());
     }
 }
