@@ -2,11 +2,13 @@
 //!
 //! Either real time run `speed` times faster from a chosen start, or a manual clock that
 //! only moves when told (tests, and the admin API). Everything time-dependent in the sim
-//! (scripted prices, the random walk, token expiry, the orders-per-second limit, order
-//! timestamps) reads this clock, never the system clock directly.
+//! (scripted prices, the random walk, token expiry, order timestamps) reads this clock,
+//! never the system clock directly. The per-second request limits are the exception:
+//! they count in the seconds [`RateClock`] names, real ones by default, because Kite's
+//! limits are about how fast a client sends, not about market time.
 
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use jiff::tz::Offset;
 use jiff::{SignedDuration, Timestamp};
@@ -42,6 +44,40 @@ pub enum ClockMode {
     },
 }
 
+/// Which seconds the per-second limits (10 orders/s, and the opt-in API limits) count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateClock {
+    /// Real seconds since the sim started (monotonic). A client that paces itself in real
+    /// time, as it must against Kite, is never refused however the sim clock moves; a
+    /// manual clock that stands still does not pile a whole test into one second.
+    #[default]
+    Real,
+    /// The sim clock's calendar seconds. Deterministic under a manual clock: every
+    /// placement until the clock moves is in the same second, so a test can prove the
+    /// 429 on the 11th and a fresh budget after `advance(1 s)`.
+    Sim,
+}
+
+impl RateClock {
+    /// The counting second for a request at simulated `sim_now`, `real_elapsed` after
+    /// the sim started.
+    pub fn second(self, sim_now: Timestamp, real_elapsed: Duration) -> i64 {
+        match self {
+            RateClock::Real => i64::try_from(real_elapsed.as_secs()).unwrap_or(i64::MAX),
+            RateClock::Sim => sim_now.as_second(),
+        }
+    }
+
+    /// From a flag value: `real` or `sim`.
+    pub fn parse(text: &str) -> Option<RateClock> {
+        match text {
+            "real" => Some(RateClock::Real),
+            "sim" => Some(RateClock::Sim),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum State {
     Running {
@@ -58,6 +94,7 @@ enum State {
 #[derive(Debug)]
 pub struct SimClock {
     state: Mutex<State>,
+    started: Instant,
 }
 
 impl SimClock {
@@ -73,6 +110,7 @@ impl SimClock {
         };
         SimClock {
             state: Mutex::new(state),
+            started: Instant::now(),
         }
     }
 
@@ -91,6 +129,11 @@ impl SimClock {
             }
             State::Manual { now } => *now,
         }
+    }
+
+    /// Real time since the clock was made (for [`RateClock::Real`]).
+    pub fn real_elapsed(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// Moves simulated time forward (or back, for a negative duration).
@@ -129,6 +172,23 @@ mod tests {
         clock.advance(SignedDuration::from_secs(90));
         assert_eq!(clock.now().as_second(), 1_764_048_690);
         assert_eq!(kite_time(start), "2025-11-25 11:00:00");
+    }
+
+    #[test]
+    fn rate_seconds_follow_the_chosen_clock() {
+        let at = Timestamp::from_second(1_764_048_600).expect("valid");
+        let real = |ms| Duration::from_millis(ms);
+        assert_eq!(RateClock::Sim.second(at, real(0)), 1_764_048_600);
+        assert_eq!(RateClock::Sim.second(at, real(5_000)), 1_764_048_600);
+        assert_eq!(RateClock::Real.second(at, real(999)), 0);
+        assert_eq!(RateClock::Real.second(at, real(1_000)), 1);
+        let later = at
+            .checked_add(SignedDuration::from_hours(1))
+            .expect("valid");
+        assert_eq!(RateClock::Real.second(later, real(1_500)), 1);
+        assert_eq!(RateClock::parse("sim"), Some(RateClock::Sim));
+        assert_eq!(RateClock::parse("real"), Some(RateClock::Real));
+        assert_eq!(RateClock::parse("wall"), None);
     }
 
     #[test]

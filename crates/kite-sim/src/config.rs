@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::clock::ClockMode;
+use crate::clock::{ClockMode, RateClock};
 use crate::faults::Faults;
 
 /// Default API key (printed at start).
@@ -52,6 +52,10 @@ pub struct SimConfig {
     pub holdings: Vec<HoldingSeed>,
     /// Enforce Kite's per-second API limits (quotes 1, historical 3, others 10).
     pub strict_rate_limits: bool,
+    /// Which seconds the per-second limits count (real by default, also in tests).
+    pub rate_clock: RateClock,
+    /// Drop every ticker connection this often, real time (fault; `None` = never).
+    pub ws_drop_every: Option<std::time::Duration>,
 }
 
 /// A holding the account starts with.
@@ -109,13 +113,17 @@ impl Default for SimConfig {
             engine_period: std::time::Duration::from_millis(100),
             holdings: Vec::new(),
             strict_rate_limits: false,
+            rate_clock: RateClock::Real,
+            ws_drop_every: None,
         }
     }
 }
 
 impl SimConfig {
     /// A deterministic configuration for tests: manual clock at `start`, no walk,
-    /// a known access token.
+    /// a known access token. The per-second limits count real seconds, so a test that
+    /// never moves the clock can still place more than 10 orders in its life; a test
+    /// that wants the 429 deterministically sets `rate_clock: RateClock::Sim`.
     pub fn for_tests(start: Timestamp) -> SimConfig {
         SimConfig {
             access_token: Some("test_access_token".into()),

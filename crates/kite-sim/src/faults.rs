@@ -70,6 +70,20 @@ impl Faults {
         None
     }
 
+    /// Why these settings make no sense, if they do not (a share outside 0–1).
+    pub fn check(&self) -> Result<(), String> {
+        for (name, share) in [
+            ("share_429", self.share_429),
+            ("share_500", self.share_500),
+            ("share_503", self.share_503),
+        ] {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(format!("`{name}` must be between 0 and 1, got {share}."));
+            }
+        }
+        Ok(())
+    }
+
     /// Takes one forced rejection, if armed.
     pub fn take_rejection(&mut self) -> Option<String> {
         if self.reject_next_order == 0 {
@@ -108,5 +122,11 @@ mod tests {
         assert!(faults.take_rejection().is_some());
         assert!(faults.take_rejection().is_none());
         assert_eq!(Faults::default().draw(&mut rng), None);
+        assert!(Faults::default().check().is_ok());
+        let wild = Faults {
+            share_500: 1.5,
+            ..Faults::default()
+        };
+        assert!(wild.check().is_err());
     }
 }

@@ -43,7 +43,7 @@ use kitebreak_price::Price;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use clock::ClockMode;
+pub use clock::{ClockMode, RateClock};
 pub use config::SimConfig;
 pub use error::SimError;
 pub use faults::Faults;
@@ -111,6 +111,13 @@ impl Sim {
             server,
             tokio::spawn(engine(shared.clone(), period, stopped.clone())),
         ];
+        if let Some(every) = shared.config.ws_drop_every {
+            tasks.push(tokio::spawn(drop_sockets_every(
+                shared.clone(),
+                every,
+                stopped.clone(),
+            )));
+        }
         if let Some(target) = target {
             let events = shared.events.subscribe();
             tasks.push(tokio::spawn(postback::run(
@@ -138,6 +145,22 @@ async fn engine(
     loop {
         tokio::select! {
             _ = interval.tick() => shared.step(),
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// Fault loop: closes every ticker connection each `every` of real time.
+async fn drop_sockets_every(
+    shared: Arc<Shared>,
+    every: std::time::Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let start = tokio::time::Instant::now() + every;
+    let mut interval = tokio::time::interval_at(start, every);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => shared.drop_sockets(),
             _ = stopped.changed() => return,
         }
     }
@@ -194,7 +217,7 @@ impl SimHandle {
     /// remaining tasks are aborted.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        self.shared.ws_drop.send_modify(|g| *g += 1);
+        self.shared.drop_sockets();
         for mut task in self.tasks {
             if tokio::time::timeout(std::time::Duration::from_secs(2), &mut task)
                 .await

@@ -3,7 +3,7 @@
 //! Kite allows 1 request/s to quotes, 3/s to historical candles and 10/s to everything
 //! else combined, counted per calendar second. The sim enforces these only when asked
 //! (`--strict-rate-limits`), so a client can prove it stays within them; the 10
-//! orders/s limit is always on (see `book`). Seconds are the sim clock's.
+//! orders/s limit is always on (see `book`). Seconds are those `clock::RateClock` names.
 
 /// Endpoint classes with their own limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl RateLimits {
         }
     }
 
-    /// Counts a request at `second` (unix seconds); false when over the class's limit.
+    /// Counts a request in `second` (a `RateClock` second); false when over the class's limit.
     pub fn admit(&mut self, path: &str, second: i64) -> bool {
         if !self.enabled {
             return true;

@@ -1,7 +1,7 @@
 //! Reading price scripts: `time,symbol,price` rows, or one `time,price` file per symbol.
 //!
-//! Times may be RFC 3339, `YYYY-MM-DD HH:MM:SS` (IST), `HH:MM:SS` (IST, on the day of
-//! `base`), or whole seconds after `base`. Symbols are `EXCHANGE:SYMBOL` or a bare NSE
+//! Times may be RFC 3339, `YYYY-MM-DD HH:MM:SS` (IST), `YYYY-MM-DD` (midnight IST),
+//! `HH:MM:SS` (IST, on the day of `base`), or whole seconds after `base`. Symbols are `EXCHANGE:SYMBOL` or a bare NSE
 //! symbol; one that no dump lists is added as an NSE equity with tick 0.05.
 
 use std::path::Path;
@@ -26,6 +26,9 @@ pub fn parse_time(text: &str, base: Timestamp) -> Option<Timestamp> {
     }
     if let Ok(local) = text.replacen(' ', "T", 1).parse::<DateTime>() {
         return ist().to_timestamp(local).ok();
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        return ist().to_timestamp(date.to_datetime(Time::midnight())).ok();
     }
     let time = text.parse::<Time>().ok()?;
     let day = ist().to_datetime(base).date();
@@ -155,6 +158,8 @@ mod tests {
             .collect();
         assert_eq!(seconds, vec![10, 5, 7]);
         assert!(catalogue.get("NSE:NEWCO").is_some_and(|i| i.tick.is_some()));
+        let midnight = parse_time("2025-11-26", base).expect("a date");
+        assert_eq!(crate::clock::kite_time(midnight), "2025-11-26 00:00:00");
     }
 
     #[test]

@@ -27,26 +27,35 @@ pub enum Event {
     Order(Arc<Order>),
 }
 
-/// One Kite API request as received.
-#[derive(Debug, Clone, Serialize)]
+/// `LoggedRequest::method` of a client text frame on a ticker connection.
+pub const WS_FRAME: &str = "WS";
+
+/// One Kite API request as received: an HTTP request (REST, or the ticker upgrade on
+/// `/`), or a text frame a ticker client sent (`method` [`WS_FRAME`]).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LoggedRequest {
     /// Sequence number, from 1.
     pub id: u64,
     /// Simulated time of arrival (IST, Kite format).
     pub at: String,
-    /// HTTP method.
+    /// HTTP method, or [`WS_FRAME`].
     pub method: String,
-    /// Path without the query.
+    /// Path without the query (`/` for the ticker and its frames).
     pub path: String,
-    /// Query pairs.
+    /// Query pairs (for frames: the query of the connection's upgrade).
     pub query: Vec<(String, String)>,
-    /// Headers, in arrival order.
+    /// Headers, in arrival order (none for frames).
     pub headers: Vec<(String, String)>,
     /// Form body pairs.
     pub form: Vec<(String, String)>,
-    /// Response status (0 while unanswered).
+    /// A ticker client's text frame as sent, e.g. `{"a":"subscribe","v":[408065]}`.
+    pub message: Option<String>,
+    /// Response status (0 while unanswered, and for frames; 101 for an upgrade).
     pub status: u16,
 }
+
+/// Most requests kept in the log.
+const MAX_LOG: usize = 100_000;
 
 /// State shared by every task of one running sim.
 #[derive(Debug)]
@@ -90,9 +99,26 @@ impl Shared {
         }
     }
 
-    /// The next request-log sequence number.
-    pub fn next_request_id(&self) -> u64 {
-        self.requests.fetch_add(1, Ordering::Relaxed) + 1
+    /// Appends `entry` to the request log with the next sequence number and the current
+    /// simulated time; returns the number.
+    pub fn log_request(&self, mut entry: LoggedRequest) -> u64 {
+        entry.id = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        entry.at = crate::clock::kite_time(self.clock.now());
+        let id = entry.id;
+        let mut log = lock(&self.log);
+        if log.len() >= MAX_LOG {
+            // Long runs keep the most recent requests; tests never come close.
+            log.drain(..MAX_LOG / 2);
+        }
+        log.push(entry);
+        id
+    }
+
+    /// Records the response status of logged request `id`.
+    pub fn log_status(&self, id: u64, status: u16) {
+        if let Some(entry) = lock(&self.log).iter_mut().rev().find(|e| e.id == id) {
+            entry.status = status;
+        }
     }
 
     /// Runs `work` on the world at the current time and publishes what it caused.
@@ -109,6 +135,18 @@ impl Shared {
             let _ = self.events.send(Event::Order(Arc::new(update)));
         }
         result
+    }
+
+    /// The second the per-second limits count a request arriving now in.
+    pub fn rate_second(&self) -> i64 {
+        self.config
+            .rate_clock
+            .second(self.clock.now(), self.clock.real_elapsed())
+    }
+
+    /// Closes every ticker connection abruptly (no close frame).
+    pub fn drop_sockets(&self) {
+        self.ws_drop.send_modify(|generation| *generation += 1);
     }
 
     /// Applies whatever is due at the current time (engine loop, tests, admin).

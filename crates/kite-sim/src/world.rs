@@ -191,14 +191,16 @@ impl World {
         self.gtts = gtts;
     }
 
-    /// Places an order from a form (rate limit, parsing, fault rejections included).
+    /// Places an order from a form (rate limit, parsing, fault rejections included);
+    /// `rate_second` is the second the orders-per-second limit counts it in.
     pub fn place(
         &mut self,
         variety: &str,
         params: &Params,
         now: Timestamp,
+        rate_second: i64,
     ) -> Result<String, Refusal> {
-        self.book.count_placement(now)?;
+        self.book.count_placement(rate_second)?;
         let request = OrderRequest::parse(variety, params).map_err(Refusal::Input)?;
         let forced = self.faults.take_rejection();
         let split = self.faults.partial_fill_next > 0;

@@ -4,7 +4,8 @@
 //! What it adds on top of the client: exact prices at the boundary ([`exact`]),
 //! Kite's request budgets enforced client-side ([`limits`]), retried reads and
 //! never-retried placements with tag reconciliation ([`KiteBroker`]), classified
-//! errors ([`KiteError`]), the cached instrument dump ([`instruments`]), a ticker
+//! errors ([`KiteError`]), the cached instrument dump with its daily refresh
+//! ([`instruments`]), historical candles ([`historical`]), a ticker
 //! manager with silence detection ([`TickerManager`]), sessions and the token file
 //! ([`session`]) and postback verification ([`postback`]).
 //!
@@ -17,6 +18,7 @@ mod broker;
 pub mod config;
 pub mod error;
 pub mod exact;
+pub mod historical;
 pub mod instruments;
 pub mod limits;
 mod market;
@@ -31,8 +33,9 @@ pub use book::{Fill, Position};
 pub use broker::KiteBroker;
 pub use config::{KiteConfig, MarketProtection};
 pub use error::{ErrorClass, KiteError};
+pub use historical::{HistoricalCandle, Interval};
 pub use instruments::{Instrument, Instruments};
-pub use market::{Ohlc, QUOTE_BATCH, instruments_from_file};
+pub use market::{InstrumentRefresh, Ohlc, QUOTE_BATCH, instruments_from_file};
 pub use orders::{OrderKind, OrderRequest, OrderSnapshot, OrderState, Product, Side, Tag};
 pub use session::{SessionState, SessionStatus, StoredSession};
 pub use ticker::{MarketEvent, TickerManager, TickerState};

@@ -1,5 +1,7 @@
 //! Market reads: last prices and OHLC for many instruments in as few calls as Kite
-//! allows (1000 keys per `/quote/ltp` or `/quote/ohlc` call), and the instrument dump.
+//! allows (1000 keys per `/quote/ltp` or `/quote/ohlc` call), and the instrument dump
+//! with its daily refresh ([`KiteBroker::refresh_instruments`], one step, and
+//! [`KiteBroker::keep_instruments_current`], the thin loop around it).
 //!
 //! Keys Kite has no data for are simply absent from the answer (kite-api.md §6), so
 //! they are absent from the result too, as are keys whose prices are zero (untraded). Floats become prices on the instrument's
@@ -7,8 +9,12 @@
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
+use std::time::Duration;
 
+use jiff::Timestamp;
+use jiff::civil::Date;
 use kitebreak_price::Price;
+use tokio::sync::watch;
 
 use crate::broker::KiteBroker;
 use crate::error::KiteError;
@@ -18,6 +24,20 @@ use crate::limits::Endpoint;
 
 /// Kite's per-call maximum of instrument keys for `/quote/ltp` and `/quote/ohlc`.
 pub const QUOTE_BATCH: usize = 1000;
+
+/// What one step of the daily instrument refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstrumentRefresh {
+    /// The catalogue already is this dump day's; nothing was read or fetched.
+    Current(Date),
+    /// The catalogue was replaced by this day's dump (from the cache or fetched).
+    Loaded {
+        /// The dump day now loaded.
+        day: Date,
+        /// Instruments in it.
+        count: usize,
+    },
+}
 
 /// The session's open, high, low, previous close and last price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,15 +120,64 @@ impl KiteBroker {
         }
     }
 
-    /// Loads today's instrument dump from the data directory, fetching and caching
-    /// it first if needed, and makes it the catalogue.
+    /// Loads the dump current now from the data directory, fetching and caching it
+    /// first if needed, and makes it the catalogue.
     pub async fn load_instruments(&self) -> Result<usize, KiteError> {
+        self.load_instruments_at(Timestamp::now()).await
+    }
+
+    /// Loads the dump current at `now` (its [`instruments::dump_day`]) and makes it
+    /// the catalogue. On failure the catalogue stays as it was.
+    pub async fn load_instruments_at(&self, now: Timestamp) -> Result<usize, KiteError> {
         let dir = self.config().data_dir.clone();
-        let now = jiff::Timestamp::now();
         let all = instruments::load_or_fetch(&dir, now, || self.fetch_dump()).await?;
         let count = all.len();
         self.set_instruments(all);
         Ok(count)
+    }
+
+    /// One step of the daily refresh: when the catalogue is not the dump day current
+    /// at `now` (a new day began at 08:30 IST, or nothing is loaded), load that day's
+    /// dump. Call it as often as you like; it fetches once per dump day.
+    pub async fn refresh_instruments(
+        &self,
+        now: Timestamp,
+    ) -> Result<InstrumentRefresh, KiteError> {
+        let day = instruments::dump_day(now);
+        if self.instruments().day() == Some(day) {
+            return Ok(InstrumentRefresh::Current(day));
+        }
+        let count = self.load_instruments_at(now).await?;
+        Ok(InstrumentRefresh::Loaded { day, count })
+    }
+
+    /// Runs [`KiteBroker::refresh_instruments`] at once and then every `every` until
+    /// `stop` turns true (or its sender is gone). A failed step is logged and the old
+    /// catalogue kept; the next check tries again. `clock` gives the time of a step.
+    pub async fn keep_instruments_current(
+        &self,
+        every: Duration,
+        clock: impl Fn() -> Timestamp,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut checks = tokio::time::interval(every);
+        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = checks.tick() => match self.refresh_instruments(clock()).await {
+                    Ok(InstrumentRefresh::Loaded { day, count }) => {
+                        tracing::info!(%day, count, "instrument dump loaded");
+                    }
+                    Ok(InstrumentRefresh::Current(_)) => {}
+                    Err(error) => tracing::warn!(%error, "instrument dump refresh failed; keeping the old one"),
+                },
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Downloads the full dump (public: no session needed).

@@ -19,6 +19,11 @@ impl Book {
         last: Option<Price>,
     ) -> Result<String, Refusal> {
         let index = self.live_index(variety, order_id, "modified")?;
+        if self.orders[index].modifications >= MAX_MODIFICATIONS {
+            return Err(Refusal::Input(
+                "Maximum allowed order modifications exceeded.".into(),
+            ));
+        }
         let mut order = self.orders.remove(index);
         let mut amended = order.request.clone();
         let applied = amended.amend(params).and_then(|()| {
@@ -33,12 +38,6 @@ impl Book {
             return Err(Refusal::Input(message));
         }
         order.request = amended;
-        if order.modifications >= MAX_MODIFICATIONS {
-            self.orders.insert(index, order);
-            return Err(Refusal::Input(
-                "Maximum allowed order modifications exceeded.".into(),
-            ));
-        }
         let amo = order.status == Status::AmoReqReceived;
         order.modified = true;
         order.modifications += 1;

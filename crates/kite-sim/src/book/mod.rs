@@ -80,9 +80,9 @@ impl Book {
         }
     }
 
-    /// Counts a placement against the per-second limit.
-    pub fn count_placement(&mut self, now: Timestamp) -> Result<(), Refusal> {
-        let second = now.as_second();
+    /// Counts a placement against the per-second limit; `second` is the counting
+    /// second (see `clock::RateClock`).
+    pub fn count_placement(&mut self, second: i64) -> Result<(), Refusal> {
         if self.second.0 != second {
             self.second = (second, 0);
         }

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::clock::kite_time;
-use crate::http::reply::{ApiError, ApiResult, ok};
+use crate::http::reply::{ApiError, ApiResult, Segments, ok};
 use crate::json::{self, money};
 use crate::params::Params;
 use crate::shared::Shared;
@@ -119,7 +119,7 @@ pub async fn margins(State(shared): State<Arc<Shared>>) -> ApiResult {
 /// `GET /user/margins/{segment}`.
 pub async fn segment_margins(
     State(shared): State<Arc<Shared>>,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> ApiResult {
     let all = all_margins(&shared);
     all.get(&name)

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use jiff::{SignedDuration, Timestamp};
 use kitebreak_price::Price;
@@ -13,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::faults::Faults;
-use crate::http::reply::{ApiError, ApiResult, ok};
+use crate::http::reply::{ApiError, ApiResult, JsonBody, ok};
 use crate::json;
 use crate::shared::{Shared, lock};
 
@@ -64,7 +63,10 @@ pub struct SetPrice {
 }
 
 /// `POST /_sim/price {"symbol":"NSE:INFY","price":1500.5}`: trades the instrument there now.
-pub async fn set_price(State(shared): State<Arc<Shared>>, Json(body): Json<SetPrice>) -> ApiResult {
+pub async fn set_price(
+    State(shared): State<Arc<Shared>>,
+    JsonBody(body): JsonBody<SetPrice>,
+) -> ApiResult {
     let key = if body.symbol.contains(':') {
         body.symbol.clone()
     } else {
@@ -95,8 +97,9 @@ pub async fn faults(State(shared): State<Arc<Shared>>) -> ApiResult {
 /// `POST /_sim/faults`: replaces the fault settings (fields left out mean "no fault").
 pub async fn set_faults(
     State(shared): State<Arc<Shared>>,
-    Json(faults): Json<Faults>,
+    JsonBody(faults): JsonBody<Faults>,
 ) -> ApiResult {
+    faults.check().map_err(ApiError::input)?;
     shared.with_world(|w, _| {
         w.sessions.all_expire_at = faults.tokens_expire_at;
         w.faults = faults;
@@ -106,7 +109,7 @@ pub async fn set_faults(
 
 /// `POST /_sim/ws/drop`: closes every ticker connection abruptly.
 pub async fn drop_sockets(State(shared): State<Arc<Shared>>) -> ApiResult {
-    shared.ws_drop.send_modify(|generation| *generation += 1);
+    shared.drop_sockets();
     Ok(ok(json!(true)))
 }
 
@@ -123,7 +126,7 @@ pub struct ClockChange {
 /// `POST /_sim/clock`: moves simulated time, then applies what became due.
 pub async fn clock(
     State(shared): State<Arc<Shared>>,
-    Json(change): Json<ClockChange>,
+    JsonBody(change): JsonBody<ClockChange>,
 ) -> ApiResult {
     if let Some(seconds) = change.advance_seconds {
         shared.clock.advance(SignedDuration::from_secs(seconds));

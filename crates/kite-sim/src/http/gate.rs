@@ -2,8 +2,9 @@
 //!
 //! Order matters: a request is logged first (so tests see even the ones that then hang
 //! or fail), faults come next (a real outage answers before auth), then the
-//! `X-Kite-Version` and `Authorization: token key:access` checks. Admin paths
-//! (`/_sim/...`) and the ticker upgrade on `/` skip the gate.
+//! `X-Kite-Version` and `Authorization: token key:access` checks, then Kite's opt-in
+//! per-second limits. Admin paths (`/_sim/...`) skip the gate; the ticker on `/` logs
+//! its upgrade and frames itself (`ticker::ws`).
 
 use std::sync::Arc;
 
@@ -13,18 +14,14 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::clock::kite_time;
 use crate::faults::Outcome;
 use crate::http::reply::ApiError;
 use crate::params::Params;
 use crate::sessions::Sessions;
-use crate::shared::{LoggedRequest, Shared, lock};
+use crate::shared::{LoggedRequest, Shared};
 
 /// Largest request body read.
 const MAX_BODY: usize = 1 << 20;
-
-/// Most requests kept in the log.
-const MAX_LOG: usize = 100_000;
 
 /// Paths Kite serves without a session.
 fn is_public(method: &Method, path: &str) -> bool {
@@ -47,34 +44,14 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
     };
     let query = Params::parse(parts.uri.query().unwrap_or_default().as_bytes());
     let form = Params::parse(&bytes);
-    let id = shared.next_request_id();
-    let entry = LoggedRequest {
-        id,
-        at: kite_time(shared.clock.now()),
+    let id = shared.log_request(LoggedRequest {
         method: parts.method.to_string(),
         path: path.clone(),
         query: query.0.clone(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(&parts.headers),
         form: form.0.clone(),
-        status: 0,
-    };
-    {
-        let mut log = lock(&shared.log);
-        if log.len() >= MAX_LOG {
-            // Long runs keep the most recent requests; tests never come close.
-            log.drain(..MAX_LOG / 2);
-        }
-        log.push(entry);
-    }
+        ..LoggedRequest::default()
+    });
     let response = match check(&shared, &parts, &path).await {
         Err(error) => error.into_response(),
         Ok(()) => {
@@ -85,10 +62,21 @@ pub async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Nex
                 .await
         }
     };
-    if let Some(entry) = lock(&shared.log).iter_mut().rev().find(|e| e.id == id) {
-        entry.status = response.status().as_u16();
-    }
+    shared.log_status(id, response.status().as_u16());
     response
+}
+
+/// Headers as text pairs, in arrival order, for the request log.
+pub fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 async fn check(
@@ -122,12 +110,10 @@ async fn check(
     let (api_key, token) = header("authorization")
         .and_then(Sessions::parse_authorization)
         .ok_or_else(ApiError::token)?;
+    let second = shared.rate_second();
     let (admitted, within_limits) = shared.with_world(|world, now| {
         let admitted = world.sessions.admits(api_key, token, now);
-        (
-            admitted,
-            admitted && world.limits.admit(path, now.as_second()),
-        )
+        (admitted, admitted && world.limits.admit(path, second))
     });
     match (admitted, within_limits) {
         (false, _) => Err(ApiError::token()),

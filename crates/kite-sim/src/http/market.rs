@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::clock::ist;
-use crate::http::reply::{ApiError, ApiResult, ok};
+use crate::http::reply::{ApiError, ApiResult, Segments, ok};
 use crate::json;
 use crate::market::tick_of;
 use crate::params::Params;
@@ -89,24 +89,24 @@ pub async fn instruments(State(shared): State<Arc<Shared>>) -> axum::response::R
 /// `GET /instruments/{exchange}`.
 pub async fn instruments_of(
     State(shared): State<Arc<Shared>>,
-    Path(exchange): Path<String>,
+    Segments(exchange): Segments<String>,
 ) -> axum::response::Response {
     dump(&shared, Some(&exchange))
 }
 
-/// Most candles one request may ask for.
-const MAX_CANDLES: i64 = 20_000;
-
-fn interval_seconds(interval: &str) -> Option<i64> {
+/// Seconds per candle and the longest range one request may span, in days, per
+/// interval (Kite's caps as third parties report them; kite-api.md §10 marks them
+/// unconfirmed).
+fn interval_terms(interval: &str) -> Option<(i64, i64)> {
     Some(match interval {
-        "minute" => 60,
-        "3minute" => 180,
-        "5minute" => 300,
-        "10minute" => 600,
-        "15minute" => 900,
-        "30minute" => 1_800,
-        "60minute" => 3_600,
-        "day" => 86_400,
+        "minute" => (60, 60),
+        "3minute" => (180, 100),
+        "5minute" => (300, 100),
+        "10minute" => (600, 100),
+        "15minute" => (900, 200),
+        "30minute" => (1_800, 200),
+        "60minute" => (3_600, 400),
+        "day" => (86_400, 2_000),
         _ => return None,
     })
 }
@@ -115,10 +115,11 @@ fn interval_seconds(interval: &str) -> Option<i64> {
 /// the same for the same token and times, ending near the instrument's current price.
 pub async fn historical(
     State(shared): State<Arc<Shared>>,
-    Path((token, interval)): Path<(u32, String)>,
+    Segments((token, interval)): Segments<(u32, String)>,
     Extension(params): Extension<Params>,
 ) -> ApiResult {
-    let step = interval_seconds(&interval).ok_or_else(|| ApiError::input("Invalid interval."))?;
+    let (step, max_days) =
+        interval_terms(&interval).ok_or_else(|| ApiError::input("Invalid interval."))?;
     let now = shared.clock.now();
     let time = |key: &str| {
         params
@@ -127,10 +128,13 @@ pub async fn historical(
             .ok_or_else(|| ApiError::input(format!("Invalid `{key}`.")))
     };
     let (from, to) = (time("from")?, time("to")?);
-    if to < from || (to.as_second() - from.as_second()) / step > MAX_CANDLES {
-        return Err(ApiError::input(
-            "Invalid range: `to` before `from`, or too many candles for the interval.",
-        ));
+    if to < from {
+        return Err(ApiError::input("Invalid range: `to` is before `from`."));
+    }
+    if to.as_second() - from.as_second() > max_days * 86_400 {
+        return Err(ApiError::input(format!(
+            "interval exceeds max limit: {max_days} days"
+        )));
     }
     let base = shared
         .with_world(|world, _| world.market.quote(token).map(|q| q.close.micros()))
@@ -141,6 +145,42 @@ pub async fn historical(
     ))
 }
 
+/// When the candles of `[from, to]` open: for intraday intervals every `step` from
+/// 09:15 IST while the session lasts (to 15:30), for `day` each weekday at 00:00 IST, as
+/// Kite stamps them.
+fn candle_starts(from: Timestamp, to: Timestamp, step: i64) -> Vec<Timestamp> {
+    let zone = ist();
+    let last = zone.to_datetime(to).date();
+    let mut day = zone.to_datetime(from).date();
+    let mut starts = Vec::new();
+    while day <= last {
+        if day.weekday().to_monday_one_offset() <= 5 {
+            if step == 86_400 {
+                starts.extend(zone.to_timestamp(day.at(0, 0, 0, 0)).ok());
+            } else if let (Ok(open), Ok(close)) = (
+                zone.to_timestamp(day.at(9, 15, 0, 0)),
+                zone.to_timestamp(day.at(15, 30, 0, 0)),
+            ) {
+                let mut at = open;
+                while at < close {
+                    if at >= from && at <= to {
+                        starts.push(at);
+                    }
+                    match at.checked_add(SignedDuration::from_secs(step)) {
+                        Ok(next) => at = next,
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    starts
+}
+
 fn candles(
     token: u32,
     base: i64,
@@ -149,20 +189,20 @@ fn candles(
     step: i64,
     with_oi: bool,
 ) -> Vec<Value> {
-    let mut rows = Vec::new();
-    let mut at = from;
-    while at <= to {
-        let local = ist().to_datetime(at);
-        let minutes = i32::from(local.hour()) * 60 + i32::from(local.minute());
-        let session = step == 86_400 || (555..930).contains(&minutes);
-        if session && local.weekday().to_monday_one_offset() <= 5 {
+    candle_starts(from, to, step)
+        .into_iter()
+        .map(|at| {
             let mut rng = SplitMix::new(u64::from(token) ^ at.as_second() as u64);
             let drift = |rng: &mut SplitMix| base + rng.between(-200, 200) * base / 10_000;
             let (open, close) = (drift(&mut rng), drift(&mut rng));
             let high = open.max(close) + rng.between(0, 50) * base / 10_000;
             let low = open.min(close) - rng.between(0, 50) * base / 10_000;
+            // Whole 0.05 steps (every tick size in the bundled dump divides them).
             let px = |m: i64| (m / 50_000 * 5) as f64 / 100.0;
-            let stamp = local.strftime("%Y-%m-%dT%H:%M:%S+0530").to_string();
+            let stamp = ist()
+                .to_datetime(at)
+                .strftime("%Y-%m-%dT%H:%M:%S+0530")
+                .to_string();
             let mut row = json!([
                 stamp,
                 px(open),
@@ -174,12 +214,51 @@ fn candles(
             if with_oi && let Some(list) = row.as_array_mut() {
                 list.push(json!(0));
             }
-            rows.push(row);
-        }
-        match at.checked_add(SignedDuration::from_secs(step)) {
-            Ok(next) => at = next,
-            Err(_) => break,
-        }
+            row
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ist_time(text: &str) -> Timestamp {
+        let base = Timestamp::UNIX_EPOCH;
+        parse_time(text, base).expect("time")
     }
-    rows
+
+    fn stamps(from: &str, to: &str, step: i64) -> Vec<String> {
+        candle_starts(ist_time(from), ist_time(to), step)
+            .into_iter()
+            .map(crate::clock::kite_time)
+            .collect()
+    }
+
+    #[test]
+    fn candles_open_on_kites_grid() {
+        assert_eq!(
+            stamps("2026-11-24 09:16:30", "2026-11-24 09:30:00", 300),
+            [
+                "2026-11-24 09:20:00",
+                "2026-11-24 09:25:00",
+                "2026-11-24 09:30:00"
+            ]
+        );
+        let hours = stamps("2026-11-24 00:00:00", "2026-11-24 23:59:59", 3_600);
+        assert_eq!(
+            hours.first().map(String::as_str),
+            Some("2026-11-24 09:15:00")
+        );
+        assert_eq!(
+            hours.last().map(String::as_str),
+            Some("2026-11-24 15:15:00")
+        );
+        assert_eq!(hours.len(), 7);
+        // Friday to Monday: the weekend has no candles; day candles are at midnight.
+        assert_eq!(
+            stamps("2026-11-20 09:15:00", "2026-11-23 15:30:00", 86_400),
+            ["2026-11-20 00:00:00", "2026-11-23 00:00:00"]
+        );
+    }
 }

@@ -65,6 +65,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
     kite.merge(admin)
         .route("/", get(crate::ticker::ws::upgrade))
         .fallback(|| async { ApiError::not_found("Route not found") })
+        .method_not_allowed_fallback(|| async {
+            ApiError {
+                status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                ..ApiError::not_found("Method not allowed on this endpoint.")
+            }
+        })
         .layer(from_fn_with_state(shared.clone(), gate::gate))
         .with_state(shared)
 }

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
-use crate::http::reply::{ApiError, ApiResult, ok};
+use crate::http::reply::{ApiError, ApiResult, Segments, ok};
 use crate::json;
 use crate::params::Params;
 use crate::shared::Shared;
@@ -14,11 +14,12 @@ use crate::shared::Shared;
 /// `POST /orders/{variety}`.
 pub async fn place(
     State(shared): State<Arc<Shared>>,
-    Path(variety): Path<String>,
+    Segments(variety): Segments<String>,
     Extension(params): Extension<Params>,
 ) -> ApiResult {
+    let second = shared.rate_second();
     let (placed, lost) = shared.with_world(|world, now| {
-        let placed = world.place(&variety, &params, now);
+        let placed = world.place(&variety, &params, now, second);
         let lost = placed.is_ok() && world.faults.take_lost_response();
         (placed, lost)
     });
@@ -33,7 +34,7 @@ pub async fn place(
 /// `PUT /orders/{variety}/{order_id}`.
 pub async fn modify(
     State(shared): State<Arc<Shared>>,
-    Path((variety, order_id)): Path<(String, String)>,
+    Segments((variety, order_id)): Segments<(String, String)>,
     Extension(params): Extension<Params>,
 ) -> ApiResult {
     let order_id = shared.with_world(|world, now| {
@@ -47,7 +48,7 @@ pub async fn modify(
 /// `DELETE /orders/{variety}/{order_id}`.
 pub async fn cancel(
     State(shared): State<Arc<Shared>>,
-    Path((variety, order_id)): Path<(String, String)>,
+    Segments((variety, order_id)): Segments<(String, String)>,
 ) -> ApiResult {
     let order_id = shared.with_world(|world, now| world.book.cancel(&variety, &order_id, now))?;
     Ok(ok(json!({"order_id": order_id})))
@@ -67,7 +68,10 @@ pub async fn orders(State(shared): State<Arc<Shared>>) -> ApiResult {
 }
 
 /// `GET /orders/{order_id}`: every state the order went through, oldest first.
-pub async fn history(State(shared): State<Arc<Shared>>, Path(order_id): Path<String>) -> ApiResult {
+pub async fn history(
+    State(shared): State<Arc<Shared>>,
+    Segments(order_id): Segments<String>,
+) -> ApiResult {
     let user = &shared.config.user_id;
     let list = shared.with_world(|w, _| {
         w.book.order(&order_id).map(|o| {
@@ -91,7 +95,7 @@ pub async fn trades(State(shared): State<Arc<Shared>>) -> ApiResult {
 /// `GET /orders/{order_id}/trades`.
 pub async fn order_trades(
     State(shared): State<Arc<Shared>>,
-    Path(order_id): Path<String>,
+    Segments(order_id): Segments<String>,
 ) -> ApiResult {
     let list: Vec<Value> = shared.with_world(|w, _| {
         w.book
@@ -129,7 +133,7 @@ pub async fn gtts(State(shared): State<Arc<Shared>>) -> ApiResult {
 }
 
 /// `GET /gtt/triggers/{id}`.
-pub async fn gtt(State(shared): State<Arc<Shared>>, Path(id): Path<i64>) -> ApiResult {
+pub async fn gtt(State(shared): State<Arc<Shared>>, Segments(id): Segments<i64>) -> ApiResult {
     let user = &shared.config.user_id;
     shared
         .with_world(|w, _| {
@@ -145,7 +149,7 @@ pub async fn gtt(State(shared): State<Arc<Shared>>, Path(id): Path<i64>) -> ApiR
 /// `PUT /gtt/triggers/{id}`.
 pub async fn modify_gtt(
     State(shared): State<Arc<Shared>>,
-    Path(id): Path<i64>,
+    Segments(id): Segments<i64>,
     Extension(params): Extension<Params>,
 ) -> ApiResult {
     let id = shared
@@ -155,7 +159,10 @@ pub async fn modify_gtt(
 }
 
 /// `DELETE /gtt/triggers/{id}`.
-pub async fn delete_gtt(State(shared): State<Arc<Shared>>, Path(id): Path<i64>) -> ApiResult {
+pub async fn delete_gtt(
+    State(shared): State<Arc<Shared>>,
+    Segments(id): Segments<i64>,
+) -> ApiResult {
     let id = shared
         .with_world(|w, now| w.delete_gtt(id, now))
         .map_err(ApiError::input)?;

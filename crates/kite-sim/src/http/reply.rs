@@ -2,7 +2,10 @@
 //! `{"status":"error","message":...,"error_type":...}` with the matching HTTP status.
 
 use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -105,3 +108,43 @@ pub fn ok(data: Value) -> Response {
 
 /// What handlers return.
 pub type ApiResult = Result<Response, ApiError>;
+
+/// A JSON body (admin API); one that does not parse is 400 InputException in Kite's
+/// error shape, never axum's plain-text rejection.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(value)| JsonBody(value))
+            .map_err(|rejection| ApiError::input(rejection.body_text()))
+    }
+}
+
+/// Path segments; one that does not parse (a token that is not a number) is 400
+/// InputException in Kite's error shape.
+#[derive(Debug)]
+pub struct Segments<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Segments<T>
+where
+    Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Segments(value))
+            .map_err(|rejection| ApiError::input(rejection.body_text()))
+    }
+}

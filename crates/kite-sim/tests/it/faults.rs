@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use kite_sim::Faults;
+use kite_sim::{Faults, SimConfig};
 use kiteconnect::{
     Error, Exchange, Mode, OrderParams, OrderType, Product, TickerEvent, TransactionType, Variety,
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{kite, kite_with_timeout, price, spawn_sim};
+use crate::helpers::{config, kite, kite_with_timeout, price, spawn_sim, spawn_with};
 
 fn limit_buy() -> OrderParams {
     OrderParams::new()
@@ -190,26 +190,25 @@ async fn the_admin_api_sets_prices_faults_and_shows_the_request_log() {
 }
 
 #[tokio::test]
-async fn a_dropped_socket_makes_the_official_ticker_reconnect() {
-    let sim = spawn_sim().await;
+async fn drops_on_a_schedule_make_the_official_ticker_reconnect() {
+    let sim = spawn_with(SimConfig {
+        ws_drop_every: Some(Duration::from_millis(300)),
+        ..config()
+    })
+    .await;
     let kite = kite(&sim);
     let url = url::Url::parse(&sim.ws_url()).expect("url");
     let (ticker, mut events) = kite.ticker().url(url).spawn().expect("ticker");
     ticker.subscribe(&[408_065], Mode::Ltp).expect("subscribe");
     let mut connected = 0;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while connected < 2 {
         match tokio::time::timeout_at(deadline, events.recv())
             .await
             .expect("in time")
             .expect("open")
         {
-            TickerEvent::Connected => {
-                connected += 1;
-                if connected == 1 {
-                    sim.shared().ws_drop.send_modify(|g| *g += 1);
-                }
-            }
+            TickerEvent::Connected => connected += 1,
             TickerEvent::Closed(reason) => panic!("closed: {reason}"),
             _ => {}
         }

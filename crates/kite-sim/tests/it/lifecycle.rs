@@ -158,3 +158,48 @@ async fn the_broker_squares_off_intraday_positions_at_fifteen_twenty_five() {
     assert_eq!(net, [("MIS".to_string(), 0), ("CNC".to_string(), 1)]);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_after_market_order_can_be_modified_and_cancelled_while_it_waits() {
+    let sim = spawn_sim().await;
+    sim.set_price("NSE:INFY", price("1500"));
+    sim.advance(SignedDuration::from_hours(10)); // 20:00 IST
+    let kite = kite(&sim);
+    let placed = kite
+        .place_order(Variety::Amo, buy(OrderType::Limit, 1).price(1490.0))
+        .await
+        .expect("placed");
+    let id = placed.order_id;
+    match kite
+        .modify_order(
+            Variety::Regular,
+            &id,
+            kiteconnect::OrderParams::new().price(1495.0),
+        )
+        .await
+    {
+        Err(kiteconnect::Error::Api(api)) => assert_eq!(api.status, 400),
+        other => panic!("the variety in the path must match the order's: {other:?}"),
+    }
+    kite.modify_order(
+        Variety::Amo,
+        &id,
+        kiteconnect::OrderParams::new().price(1495.0),
+    )
+    .await
+    .expect("modified");
+    let history = kite.order_history(&id).await.expect("history");
+    assert_eq!(
+        history.last().map(|o| (o.status.as_str(), o.price)),
+        Some(("AMO REQ RECEIVED", 1495.0))
+    );
+    kite.cancel_order(Variety::Amo, &id, None)
+        .await
+        .expect("cancelled");
+    let history = kite.order_history(&id).await.expect("history");
+    assert_eq!(
+        statuses(&history)[statuses(&history).len() - 2..],
+        ["CANCEL PENDING", "CANCELLED"]
+    );
+    sim.shutdown().await;
+}

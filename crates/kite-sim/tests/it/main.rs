@@ -4,6 +4,7 @@
 //! when a test moves it. Fixtures are read from `../shared/kite-fixtures` beside the
 //! repository and never copied in.
 
+mod admin;
 mod faults;
 mod helpers;
 mod lifecycle;

@@ -165,6 +165,7 @@ async fn a_two_leg_gtt_fires_once() {
 async fn strict_rate_limits_allow_one_quote_call_per_second() {
     let sim = spawn_with(SimConfig {
         strict_rate_limits: true,
+        rate_clock: kite_sim::RateClock::Sim,
         ..config()
     })
     .await;
@@ -181,5 +182,120 @@ async fn strict_rate_limits_allow_one_quote_call_per_second() {
         .expect("other endpoints have their own budget");
     sim.advance(SignedDuration::from_secs(1));
     kite.ltp(&["NSE:INFY"]).await.expect("a new second");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_single_gtt_fires_once_when_its_trigger_is_crossed() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    // A buy above the market: fires when the price rises to 1550.
+    let trigger = GttTrigger::Single(GttTriggerParams::new(1550.0, 1552.0, 3));
+    let params = GttParams::new("INFY", Exchange::Nse, 1500.0, TransactionType::Buy, trigger)
+        .product(Product::Cnc);
+    let placed = kite.place_gtt(params).await.expect("placed");
+    sim.set_price("NSE:INFY", price("1549.95"));
+    assert_eq!(
+        kite.gtt(placed.trigger_id).await.expect("gtt").status,
+        "active"
+    );
+    assert!(kite.orders().await.expect("orders").is_empty());
+    sim.set_price("NSE:INFY", price("1550"));
+    let fired = kite.gtt(placed.trigger_id).await.expect("gtt");
+    assert_eq!(fired.status, "triggered");
+    sim.set_price("NSE:INFY", price("1540"));
+    sim.set_price("NSE:INFY", price("1555"));
+    let orders = kite.orders().await.expect("orders");
+    assert_eq!(orders.len(), 1, "fired once");
+    assert_eq!(
+        (
+            orders[0].transaction_type.as_str(),
+            orders[0].order_type.as_str(),
+            orders[0].price,
+            orders[0].quantity,
+            orders[0].status.as_str()
+        ),
+        ("BUY", "LIMIT", 1552.0, 3.0, "COMPLETE")
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn day_candles_are_stamped_at_midnight_and_skip_the_weekend() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    let at = |d: u32, h: u32, m: u32| {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, d)
+            .and_then(|day| day.and_hms_opt(h, m, 0))
+            .expect("time")
+    };
+    // Friday 20th to Tuesday 24th: no Saturday or Sunday candle.
+    let days = kite
+        .historical_data(408_065, "day", at(20, 0, 0), at(24, 15, 30), false, false)
+        .await
+        .expect("candles");
+    let stamps: Vec<String> = days.iter().map(|c| c.date.to_rfc3339()).collect();
+    assert_eq!(
+        stamps,
+        [
+            "2026-11-20T00:00:00+05:30",
+            "2026-11-23T00:00:00+05:30",
+            "2026-11-24T00:00:00+05:30"
+        ]
+    );
+    assert!(days.iter().all(|c| c.oi.is_none()));
+    // Five-minute candles start on the 09:15 grid, whatever `from` says.
+    let five = kite
+        .historical_data(
+            408_065,
+            "5minute",
+            at(24, 9, 17),
+            at(24, 9, 40),
+            false,
+            false,
+        )
+        .await
+        .expect("candles");
+    let first = five.first().map(|c| c.date.to_rfc3339());
+    assert_eq!(first.as_deref(), Some("2026-11-24T09:20:00+05:30"));
+    assert_eq!(five.len(), 5);
+    match kite
+        .historical_data(
+            408_065,
+            "2minute",
+            at(24, 9, 15),
+            at(24, 9, 40),
+            false,
+            false,
+        )
+        .await
+    {
+        Err(Error::Api(api)) => {
+            assert_eq!((api.status, api.kind.as_str()), (400, "InputException"))
+        }
+        other => panic!("an unknown interval must be refused: {other:?}"),
+    }
+    // Minute candles span at most 60 days per request.
+    let sixty_one_days_earlier = chrono::NaiveDate::from_ymd_opt(2026, 9, 24)
+        .and_then(|d| d.and_hms_opt(9, 15, 0))
+        .expect("time");
+    match kite
+        .historical_data(
+            408_065,
+            "minute",
+            sixty_one_days_earlier,
+            at(24, 9, 15),
+            false,
+            false,
+        )
+        .await
+    {
+        Err(Error::Api(api)) => {
+            assert_eq!(api.status, 400);
+            assert!(api.message.contains("60 days"), "{}", api.message);
+        }
+        other => panic!("a 61-day minute range must be refused: {other:?}"),
+    }
     sim.shutdown().await;
 }

@@ -1,10 +1,13 @@
 //! Orders refused or rejected: RMS rejections, bad input, the orders-per-second limit,
 //! the modification cap.
 
+use std::time::Duration;
+
 use jiff::SignedDuration;
+use kite_sim::{RateClock, SimConfig};
 use kiteconnect::{Error, Exchange, OrderParams, OrderType, Product, Variety};
 
-use crate::helpers::{kite, price, spawn_sim};
+use crate::helpers::{config, kite, price, spawn_sim, spawn_with};
 use crate::scenario::buy;
 
 #[tokio::test]
@@ -24,7 +27,23 @@ async fn rejections_end_as_rejected_orders_and_bad_input_as_input_exceptions() {
         .place_order(Variety::Regular, buy(OrderType::Market, 1))
         .await
         .expect("accepted");
+    let history = kite
+        .order_history(&no_protection.order_id)
+        .await
+        .expect("history");
+    assert_eq!(
+        crate::scenario::statuses(&history),
+        ["PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "REJECTED"]
+    );
     let (state, message) = status(no_protection.order_id).await;
+    assert_eq!(state, "REJECTED");
+    assert!(message.contains("market protection"), "{message}");
+    let stop_market = buy(OrderType::SlM, 1).trigger_price(1510.0);
+    let stop_market = kite
+        .place_order(Variety::Regular, stop_market)
+        .await
+        .expect("accepted");
+    let (state, message) = status(stop_market.order_id).await;
     assert_eq!(state, "REJECTED");
     assert!(message.contains("market protection"), "{message}");
 
@@ -68,7 +87,12 @@ async fn rejections_end_as_rejected_orders_and_bad_input_as_input_exceptions() {
 
 #[tokio::test]
 async fn the_eleventh_order_in_one_second_gets_429_and_the_next_second_is_fresh() {
-    let sim = spawn_sim().await;
+    // Counting in sim seconds: the manual clock stands still, so all eleven are in one.
+    let sim = spawn_with(SimConfig {
+        rate_clock: RateClock::Sim,
+        ..config()
+    })
+    .await;
     let kite = kite(&sim);
     sim.set_price("NSE:INFY", price("1500"));
     let order = || buy(OrderType::Limit, 1).price(1400.0);
@@ -88,6 +112,40 @@ async fn the_eleventh_order_in_one_second_gets_429_and_the_next_second_is_fresh(
         .await
         .expect("a new second");
     assert_eq!(kite.orders().await.expect("orders").len(), 11);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn by_default_the_limit_counts_real_seconds_so_a_still_manual_clock_does_not_429() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    let order = || buy(OrderType::Limit, 1).price(1400.0);
+    let sim_time = sim.shared().clock.now();
+    for _ in 0..10 {
+        kite.place_order(Variety::Regular, order())
+            .await
+            .expect("ten within any second");
+    }
+    let last_second = sim.shared().rate_second();
+    // Wait (polling, generous bound) for the next real second; the sim clock stays put.
+    let mut waited = Duration::ZERO;
+    while sim.shared().rate_second() == last_second {
+        assert!(waited < Duration::from_secs(10), "real time stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += Duration::from_millis(20);
+    }
+    for _ in 0..5 {
+        kite.place_order(Variety::Regular, order())
+            .await
+            .expect("a fresh real second");
+    }
+    assert_eq!(
+        sim.shared().clock.now(),
+        sim_time,
+        "the sim clock never moved"
+    );
+    assert_eq!(kite.orders().await.expect("orders").len(), 15);
     sim.shutdown().await;
 }
 
@@ -119,6 +177,17 @@ async fn the_twenty_sixth_modification_is_refused() {
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
+    let last = kite
+        .order_history(&placed.order_id)
+        .await
+        .expect("history")
+        .pop()
+        .expect("state");
+    assert_eq!(
+        (last.status.as_str(), last.price),
+        ("OPEN", 1400.0),
+        "the refused modification changed nothing"
+    );
     sim.shutdown().await;
 }
 

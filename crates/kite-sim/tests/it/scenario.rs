@@ -205,3 +205,46 @@ async fn modify_and_cancel_walk_through_kites_states() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stop_limit_triggers_then_rests_until_its_limit_is_reached() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    sim.set_price("NSE:INFY", price("1500"));
+    // Buy stop: trigger 1510, limit 1512.
+    let stop = buy(OrderType::Sl, 2).trigger_price(1510.0).price(1512.0);
+    let stop = kite
+        .place_order(Variety::Regular, stop)
+        .await
+        .expect("placed");
+    let state = || {
+        let kite = kite.clone();
+        let id = stop.order_id.clone();
+        async move {
+            let history = kite.order_history(&id).await.expect("history");
+            let last = history.last().expect("state").clone();
+            (statuses(&history).len(), last.status, last.filled_quantity)
+        }
+    };
+    assert_eq!(state().await, (4, "TRIGGER PENDING".into(), 0.0));
+    sim.set_price("NSE:INFY", price("1509.95"));
+    assert_eq!(state().await.1, "TRIGGER PENDING");
+    // A gap through the limit: triggered, but 1515 is above the limit, so it rests.
+    sim.set_price("NSE:INFY", price("1515"));
+    assert_eq!(state().await, (5, "OPEN".into(), 0.0));
+    sim.set_price("NSE:INFY", price("1511.5"));
+    let history = kite.order_history(&stop.order_id).await.expect("history");
+    assert_eq!(
+        statuses(&history),
+        [
+            "PUT ORDER REQ RECEIVED",
+            "VALIDATION PENDING",
+            "OPEN PENDING",
+            "TRIGGER PENDING",
+            "OPEN",
+            "COMPLETE"
+        ]
+    );
+    assert_eq!(history.last().map(|o| o.average_price), Some(1511.5));
+    sim.shutdown().await;
+}

@@ -246,3 +246,48 @@ async fn the_instrument_dump_has_kites_header_and_parses_with_the_official_clien
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_full_dump_has_kites_header_too() {
+    let sim = spawn_with(config()).await;
+    let kite = kite(&sim);
+    let ours = kite
+        .call(Request::get("/instruments"))
+        .response()
+        .await
+        .expect("dump");
+    let first_line = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        first_line(ours.body()),
+        first_line(&fixture_bytes("instruments_all.csv"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_paths_and_wrong_methods_answer_in_kites_error_shape() {
+    let sim = spawn_with(config()).await;
+    let kite = kite(&sim);
+    for (request, status) in [
+        (Request::get("/instruments/historical/INFY/minute"), 400),
+        (Request::get("/gtt/triggers/abc"), 400),
+        (Request::put("/user/profile"), 405),
+        (Request::get("/no/such/route"), 404),
+    ] {
+        let label = format!("{} {}", request.method(), request.path());
+        match kite.call(request).raw().await {
+            Err(kiteconnect::Error::Api(api)) => {
+                assert_eq!(api.status, status, "{label}");
+                assert!(!api.message.is_empty(), "{label}");
+            }
+            other => panic!("{label}: expected a Kite error, got {other:?}"),
+        }
+    }
+    sim.shutdown().await;
+}

@@ -20,6 +20,7 @@ const DUMP: &str = "instrument_token,exchange_token,tradingsymbol,name,last_pric
 884737,3456,TATAMOTORS,TATA MOTORS,0.0,,0.0,0.05,1,EQ,NSE,NSE
 256265,1001,NIFTY 50,NIFTY 50,0.0,,0.0,0.0,0,EQ,INDICES,NSE
 412675,1612,USDINR21JUNFUT,USDINR,0.0,2021-06-28,0.0,0.0025,1,FUT,CDS-FUT,CDS
+1234438,4822,USDINR26DECFUT,USDINR,0.0,2026-12-29,0.0,0.0025,1,FUT,BCD-FUT,BCD
 ";
 
 fn quote(last: &str, open: &str, high: &str, low: &str, close: &str) -> Quote {
@@ -100,6 +101,68 @@ fn every_packet_kind_decodes_with_the_official_parser() {
         )
     );
     assert_eq!(ticks[5].last_price, Some(72.7525));
+    assert_eq!(
+        depth_prices(&ticks[5]),
+        (Some(72.75), Some(72.755)),
+        "CDS depth ÷10^7 on the 0.0025 grid"
+    );
+}
+
+fn depth_prices(tick: &kiteconnect::Tick) -> (Option<f64>, Option<f64>) {
+    let depth = tick.depth.as_ref();
+    (
+        depth.and_then(|d| d.buy.first()).map(|e| e.price),
+        depth.and_then(|d| d.sell.first()).map(|e| e.price),
+    )
+}
+
+#[test]
+fn quote_packets_carry_every_field_and_each_segment_has_its_divisor() {
+    let catalogue = Catalogue::from_csv(DUMP, Path::new("test")).expect("dump");
+    let tata = catalogue.get("NSE:TATAMOTORS").expect("listed");
+    let nifty = catalogue.get("NSE:NIFTY 50").expect("listed");
+    let bcd = catalogue.get("BCD:USDINR26DECFUT").expect("listed");
+    let mut equity = quote("392.95", "390", "395.5", "389.05", "391");
+    equity.trade(price("393.05"), 3, start());
+    let index = quote("24410.35", "24400", "24555.1", "24390.25", "24450.8");
+    let currency = quote("83.1225", "83", "83.2", "82.9", "83.05");
+    let frame_bytes = frame(&[
+        packet(tata, &equity, Mode::Quote, start()),
+        packet(nifty, &index, Mode::Ltp, start()),
+        packet(nifty, &index, Mode::Quote, start()),
+        packet(bcd, &currency, Mode::Quote, start()),
+        packet(bcd, &currency, Mode::Ltp, start()),
+    ]);
+    let ticks = parse_binary(&frame_bytes);
+    assert_eq!(ticks.len(), 5);
+    let q = &ticks[0];
+    assert_eq!(
+        (q.last_price, q.last_quantity, q.volume),
+        (Some(393.05), Some(3), Some(10))
+    );
+    // (392.95 × 7 + 393.05 × 3) / 10 = 392.98
+    assert_eq!(q.average_price, Some(392.98));
+    assert_eq!(
+        (q.open, q.high, q.low, q.close),
+        (Some(390.0), Some(395.5), Some(389.05), Some(391.0))
+    );
+    assert!(q.buy_quantity.is_some() && q.sell_quantity.is_some() && q.depth.is_none());
+    assert_eq!(
+        (ticks[1].is_index, ticks[1].last_price, ticks[1].close),
+        (true, Some(24410.35), None),
+        "an index in ltp mode is the plain 8-byte packet"
+    );
+    assert_eq!(ticks[2].close, Some(24450.8));
+    assert_eq!(
+        (ticks[3].last_price, ticks[3].open, ticks[3].close),
+        (Some(83.1225), Some(83.0), Some(83.05)),
+        "BCD ÷10^4"
+    );
+    assert_eq!(ticks[4].last_price, Some(83.1225));
+    // The index price change (bytes 24..28) is signed: 24410.35 − 24450.8 = −40.45.
+    let index_quote = packet(nifty, &index, Mode::Quote, start());
+    let change = i32::from_be_bytes(index_quote[24..28].try_into().expect("4 bytes"));
+    assert_eq!(change, -4_045);
 }
 
 #[tokio::test]
@@ -189,5 +252,92 @@ async fn an_idle_connection_gets_one_byte_heartbeats_and_a_bad_token_is_refused(
         }
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_request_log_shows_the_upgrade_and_every_client_frame() {
+    let sim = spawn_sim().await;
+    let kite = kite(&sim);
+    let (ticker, mut events) = kite
+        .ticker()
+        .url(url_of(&sim.ws_url()))
+        .spawn()
+        .expect("ticker");
+    // The client sends the difference to what it has, so act once it is connected.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(TickerEvent::Connected)) => break,
+            Ok(Some(TickerEvent::Closed(reason))) => panic!("closed: {reason}"),
+            Ok(Some(_)) => {}
+            other => panic!("no connection: {other:?}"),
+        }
+    }
+    ticker
+        .subscribe(&[408_065], KiteMode::Full)
+        .expect("subscribe");
+    ticker.set_mode(KiteMode::Ltp, &[408_065]).expect("mode");
+    ticker.unsubscribe(&[408_065]).expect("unsubscribe");
+    let frames = |log: &serde_json::Value| -> Vec<serde_json::Value> {
+        log.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["method"] == "WS")
+                    .filter_map(|e| e["message"].as_str())
+                    .filter_map(|m| serde_json::from_str(m).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = kite
+            .call(kiteconnect::Request::get("/_sim/requests"))
+            .raw()
+            .await
+            .expect("log");
+        if frames(&log).iter().any(|f| f["a"] == "unsubscribe") {
+            break log;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "frames never logged: {log}"
+        );
+        // Drain ticker events meanwhile so the client keeps running.
+        let _ = tokio::time::timeout(Duration::from_millis(20), events.recv()).await;
+    };
+    let entries = log.as_array().expect("list");
+    let upgrade = entries
+        .iter()
+        .find(|e| e["method"] == "GET" && e["path"] == "/")
+        .expect("the upgrade is logged");
+    assert_eq!(upgrade["status"], 101);
+    assert!(
+        upgrade["query"]
+            .as_array()
+            .expect("query")
+            .iter()
+            .any(|pair| pair[0] == "api_key" && pair[1] == kite_sim::config::DEFAULT_API_KEY)
+    );
+    let actions: Vec<serde_json::Value> = frames(&log)
+        .iter()
+        .map(|f| serde_json::json!([f["a"], f["v"]]))
+        .collect();
+    let mode_full = serde_json::json!(["mode", ["full", [408_065]]]);
+    let mode_ltp = serde_json::json!(["mode", ["ltp", [408_065]]]);
+    let subscribe = serde_json::json!(["subscribe", [408_065]]);
+    let unsubscribe = serde_json::json!(["unsubscribe", [408_065]]);
+    let position = |wanted: &serde_json::Value| {
+        actions
+            .iter()
+            .position(|a| a == wanted)
+            .unwrap_or_else(|| panic!("{wanted} not in {actions:?}"))
+    };
+    assert!(position(&subscribe) < position(&mode_full));
+    assert!(position(&mode_full) < position(&mode_ltp));
+    assert!(position(&mode_ltp) < position(&unsubscribe));
+    ticker.close();
     sim.shutdown().await;
 }

@@ -3,6 +3,8 @@
 mod errors;
 mod fixtures;
 mod helpers;
+mod historical;
+mod instruments;
 mod limits;
 mod orders;
 mod requests;
