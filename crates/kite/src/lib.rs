@@ -34,5 +34,5 @@ pub use error::{ErrorClass, KiteError};
 pub use instruments::{Instrument, Instruments};
 pub use market::{Ohlc, QUOTE_BATCH, instruments_from_file};
 pub use orders::{OrderKind, OrderRequest, OrderSnapshot, OrderState, Product, Side, Tag};
-pub use session::{SessionState, SessionStatus, StoredSession};
+pub use session::{Expired, ExpiryCause, SessionState, SessionStatus, StoredSession};
 pub use ticker::{MarketEvent, TickerManager, TickerState};
