@@ -28,6 +28,7 @@ use kitebreak_kite::{StoredSession, session};
 use serde_json::{Map, Value, json};
 
 use crate::body::{JsonObject, optional_str};
+use crate::guard::ClientIp;
 use crate::login::{COOKIE as LOGIN_COOKIE, NONCE_TTL, masked};
 use crate::{ApiError, AppState};
 
@@ -98,10 +99,13 @@ pub async fn login(State(state): State<AppState>) -> Result<Response, ApiError> 
         (status = 503, description = "KITE_API_KEY/KITE_API_SECRET not set", body = crate::openapi::Message)))]
 pub async fn login_callback(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     state.login.config()?;
+    // A wrong `state` counts as a failed authentication, like a wrong bearer token.
+    state.guard.check(client)?;
     let Query(query) = query.map_err(|_| ApiError::BadRequest("unreadable query string".into()))?;
     if query.get("status").map(String::as_str) != Some("success") {
         return Err(ApiError::BadRequest(
@@ -115,7 +119,8 @@ pub async fn login_callback(
     let token = checked_token(token)?;
     let nonce = query.get("state").map_or("", String::as_str);
     if !state.login.finish(nonce, cookie(&headers, LOGIN_COOKIE)) {
-        tracing::warn!("login callback without this server's login state; nothing exchanged");
+        state.guard.fail(client);
+        tracing::warn!(%client, "login callback without this server's login state; nothing exchanged");
         return Err(ApiError::Forbidden(
             "this login did not start at this server's /login, or it is older than 10 minutes: \
              open /login again (or pass the request_token to `kitebreak login --request-token`)",

@@ -407,3 +407,17 @@ async fn the_paper_broker_needs_no_session() {
     let risk: Value = app.server.get("/risk").await.json();
     assert_eq!(risk["broker_session"], "not_required");
 }
+
+#[tokio::test]
+async fn guessing_the_callback_state_is_rate_limited_like_a_wrong_bearer_token() {
+    let kite = spawn_kite(DEFAULT_API_SECRET, |c| c.auth_failures_per_minute = 3).await;
+    let guess = "request_token=rt&status=success&state=guess";
+    for _ in 0..3 {
+        kite.callback(guess, Some("guess"))
+            .await
+            .assert_status(StatusCode::FORBIDDEN);
+    }
+    let throttled = kite.callback(guess, Some("guess")).await;
+    throttled.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    error_message(&throttled);
+}
