@@ -158,13 +158,17 @@ impl SessionState {
                 }
                 s.token = Some(token);
                 s.expired = None;
+                // A new token never inherits the old one's expiry time.
+                s.expires_at = expires_at;
                 s.generation += 1;
+                return true;
             }
-            let expiry_changed = s.expires_at != expires_at && expires_at.is_some();
-            if expiry_changed {
+            // The same live token: only learn its expiry time, if one is given.
+            let learned = expires_at.is_some() && s.expires_at != expires_at;
+            if learned {
                 s.expires_at = expires_at;
             }
-            fresh || expiry_changed
+            learned
         });
     }
 
@@ -320,6 +324,9 @@ mod tests {
         // ...and the same live token again is no change at all.
         state.install(token("t2"), Some(at("2026-11-26T00:30:00Z")));
         assert_eq!(state.status().generation, before + 1);
+        // A new token without a known expiry does not inherit t2's.
+        state.set(token("t3"));
+        assert_eq!(state.status().expires_at, None);
     }
 
     #[test]
