@@ -186,3 +186,77 @@ impl Drop for Timer {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    /// A broker whose session died: every call answers `SessionExpired`.
+    struct Dead;
+
+    impl Broker for Dead {
+        fn name(&self) -> &'static str {
+            "dead"
+        }
+        fn place_market(&self, _: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn final_status<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn ltp<'a>(&'a self, _: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn ohlc<'a>(&'a self, _: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+    }
+
+    #[tokio::test]
+    async fn any_broker_call_answering_session_expired_marks_the_session_once() {
+        let at: Timestamp = "2026-11-25T04:30:00Z".parse().expect("time");
+        let token = kiteconnect::AccessToken::new("t").expect("token");
+        let session = SessionState::new(Some(token));
+        let watched = SessionWatch::new(
+            Arc::new(Dead),
+            session.clone(),
+            Arc::new(ManualClock::new(at)),
+        );
+        assert_eq!(BrokerSession::of(&session).refusal(), None);
+        let symbol = Symbol::parse("INFY").expect("symbol");
+        assert!(watched.positions().await.is_err());
+        assert!(watched.ltp(&symbol).await.is_err());
+        let view = BrokerSession::of(&session);
+        assert_eq!(
+            view.health,
+            SessionHealth::Expired(Expired {
+                cause: ExpiryCause::Refused,
+                since: at
+            })
+        );
+        assert_eq!(view.expiries, 1, "one transition");
+        let refusal = view.refusal().expect("entries refused");
+        assert!(refusal.contains("TokenException") && refusal.contains(LOGIN_HINT));
+        assert_eq!(watched.session().map(|s| s.is_expired()), Some(true));
+    }
+
+    #[test]
+    fn a_missing_session_refuses_entries_too() {
+        let view = BrokerSession::of(&SessionState::new(None));
+        assert_eq!(view.state_name(), "missing");
+        assert!(
+            view.refusal()
+                .is_some_and(|r| r.contains("no broker session"))
+        );
+    }
+}
