@@ -53,7 +53,8 @@ pub async fn run(args: &LoginArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .context("exchanging the request token with Kite")?;
     println!(
         "logged in as {} ({}); session stored in {}; the access token expires at {} \
-         (06:00 IST)",
+         (06:00 IST); a running `kitebreak serve` on this data directory uses it within \
+         seconds",
         stored.user_name,
         stored.user_id,
         config.session_path().display(),
