@@ -83,6 +83,10 @@ pub struct LoginArgs {
     /// Kite's WebSocket root.
     #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_WS_ROOT)]
     pub kite_ws: String,
+
+    /// Root of Kite's browser login page (the printed URL is ROOT/connect/login?...).
+    #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_LOGIN_ROOT)]
+    pub kite_login: String,
 }
 
 /// `kitebreak serve`. The flags override the configuration's `[server]` keys.
@@ -121,6 +125,10 @@ pub struct ServeArgs {
     /// Kite's ticker root for `--broker kite`.
     #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_WS_ROOT)]
     pub kite_ws: String,
+
+    /// Root of Kite's browser login page, where `GET /login` redirects.
+    #[arg(long, value_name = "URL", default_value = kitebreak_kite::config::DEFAULT_LOGIN_ROOT)]
+    pub kite_login: String,
 }
 
 /// `kitebreak replay`.

@@ -3,7 +3,8 @@
 //! `KITE_API_SECRET`), stores the session in the data directory (owner-only file,
 //! where `serve --broker kite` finds it) and says who is logged in until when.
 //!
-//! The access token itself is never printed.
+//! The access token itself is never printed. A running `kitebreak serve` picks the
+//! new session up from the file within seconds, without a restart.
 
 use anyhow::Context;
 use kitebreak_config::{Flags, Sources};
@@ -28,8 +29,12 @@ pub async fn run(args: &LoginArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .kite_api_key
         .as_ref()
         .context("KITE_API_KEY is not set: export your Kite Connect app's API key")?;
+    let config = KiteConfig::new(api_key.expose(), &settings.data_dir)
+        .with_roots(&args.kite_root, &args.kite_ws)
+        .with_login_root(&args.kite_login);
     let Some(request_token) = &args.request_token else {
-        let url = session::login_url(api_key.expose())?;
+        // The same function builds `GET /login`'s redirect.
+        let url = session::login_url(&config, None)?;
         println!("{url}");
         eprintln!(
             "Open the URL above, log in to Kite, then run:\n  \
@@ -42,15 +47,14 @@ pub async fn run(args: &LoginArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .kite_api_secret
         .as_ref()
         .context("KITE_API_SECRET is not set: it is needed to exchange the request token")?;
-    let config = KiteConfig::new(api_key.expose(), &settings.data_dir)
-        .with_roots(&args.kite_root, &args.kite_ws)
-        .with_secret(api_secret.expose())?;
+    let config = config.with_secret(api_secret.expose())?;
     let stored = session::exchange_request_token(&config, request_token)
         .await
         .context("exchanging the request token with Kite")?;
     println!(
         "logged in as {} ({}); session stored in {}; the access token expires at {} \
-         (06:00 IST)",
+         (06:00 IST); a running `kitebreak serve` on this data directory uses it within \
+         seconds",
         stored.user_name,
         stored.user_id,
         config.session_path().display(),

@@ -47,6 +47,14 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         symbol_overrides = settings.symbols.len(),
         "configuration loaded"
     );
+    let roots = live::Roots {
+        rest: args.kite_root.clone(),
+        ws: args.kite_ws.clone(),
+        login: args.kite_login.clone(),
+    };
+    // With KITE_API_KEY and KITE_API_SECRET the HTTP login works with either broker
+    // (with paper it only stores the session file for a later `--broker kite`).
+    let kite = live::kite_config(&settings, &roots)?;
     // The broker is chosen once, here; the paper path never sees a Kite handle.
     let live = match settings.broker {
         BrokerKind::Paper => None,
@@ -54,11 +62,7 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             if args.demo {
                 bail!("--demo feeds made-up candles and runs only with the paper broker");
             }
-            let roots = live::Roots {
-                rest: args.kite_root.clone(),
-                ws: args.kite_ws.clone(),
-            };
-            Some(live::broker(&settings, &roots).await?)
+            Some(live::broker(&settings, kite.clone()).await?)
         }
     };
     let database = if args.demo {
@@ -67,6 +71,7 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         settings.database()
     };
     let mut config = settings.server_config(&database);
+    config.kite_login = kite;
     if args.demo {
         // The demo replays years-old daily candles as fast as asked: the market clock
         // of today says nothing about them, so it is off (risk limits still apply).

@@ -169,4 +169,10 @@ pub trait Broker: Send + Sync + 'static {
     /// A price the engine observed (a candle close, a fed price). The paper broker
     /// fills at it; a live broker has its own feed and ignores it.
     fn observe(&self, _symbol: &Symbol, _price: Price) {}
+
+    /// The broker's login session, if it has one (Kite; the paper broker has none).
+    /// While it is expired the engine refuses new entries; exits are still sent.
+    fn session(&self) -> Option<kitebreak_kite::SessionState> {
+        None
+    }
 }

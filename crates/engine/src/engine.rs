@@ -16,9 +16,11 @@ use crate::gate::Gate;
 use crate::report::{
     CandleInput, CandleReport, ExitOutcome, OrderRecord, PriceReport, SymbolStatus,
 };
+use crate::session::{BrokerSession, SessionWatch, Timer};
 use crate::shard::{Book, Command, Context, Reply, Shard};
 use crate::store::{ClosedTradeRecord, Store, TradeFilter, WriteOp};
 use crate::{EngineConfig, EngineError, Symbol};
+use kitebreak_kite::SessionState;
 
 /// Commands a shard queues before callers wait.
 const SHARD_QUEUE: usize = 1024;
@@ -35,6 +37,10 @@ pub(crate) struct Inner {
     broker: Arc<dyn Broker>,
     monitoring: Arc<AtomicBool>,
     pub(crate) gate: Arc<Gate>,
+    /// The broker's login session, if it has one.
+    session: Option<SessionState>,
+    /// Marks the session expired at its token's expiry time; stops with the engine.
+    _expiry_timer: Option<crate::session::Timer>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -54,10 +60,28 @@ impl Engine {
         broker: Arc<dyn Broker>,
     ) -> Result<Engine, EngineError> {
         let store = Store::open(&config.database).await?;
+        // A broker with a login session is watched: a SessionExpired answer from any
+        // call (recovery's included) marks the session expired and pauses entries.
+        let session = broker.session();
+        let broker: Arc<dyn Broker> = match &session {
+            Some(session) => Arc::new(SessionWatch::new(
+                broker,
+                session.clone(),
+                Arc::clone(&config.clock),
+            )),
+            None => broker,
+        };
         let books = crate::recovery::recover(&store, &config, broker.as_ref()).await?;
         let order_seq = Arc::new(AtomicI64::new(store.last_order_seq().await?));
         let monitoring = Arc::new(AtomicBool::new(true));
-        let gate = Arc::new(crate::enforce::open_gate(&store, &config).await?);
+        let gate = Arc::new(
+            crate::enforce::open_gate(&store, &config)
+                .await?
+                .with_session(session.clone()),
+        );
+        let expiry_timer = session
+            .as_ref()
+            .map(|s| Timer::start(s, Arc::clone(&config.clock)));
         let shard_count = config.shards.max(1);
         let ctx = Arc::new(Context {
             store: store.clone(),
@@ -94,6 +118,8 @@ impl Engine {
                 broker,
                 monitoring,
                 gate,
+                session,
+                _expiry_timer: expiry_timer,
             }),
         };
         if let Some(every) = ctx.config.enforce_every {
@@ -208,6 +234,17 @@ impl Engine {
     /// How well the store's group commit is batching.
     pub fn commit_stats(&self) -> crate::CommitStats {
         self.inner.store.commit_stats()
+    }
+
+    /// The broker's login session, for installing a new token (an HTTP login);
+    /// `None` when the broker needs none (paper).
+    pub fn session(&self) -> Option<&SessionState> {
+        self.inner.session.as_ref()
+    }
+
+    /// Where the broker's login session stands now (`None`: the broker needs none).
+    pub fn broker_session(&self) -> Option<BrokerSession> {
+        self.inner.gate.broker_session()
     }
 
     /// The broker the engine trades through.

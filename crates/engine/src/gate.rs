@@ -4,7 +4,9 @@
 //! [`Gate::admit`] before sending an entry order. The decisions themselves are the
 //! pure [`MarketRules`] and [`RiskLimits`]; this module only gathers their inputs
 //! (the clock's time, open trades, today's P&L, the kill switch) under one lock,
-//! held for microseconds and never across an await.
+//! held for microseconds and never across an await. Before any of them it checks the
+//! broker's login session: while it is expired or missing, every entry is refused
+//! with that reason (see `session`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -17,7 +19,9 @@ use kitebreak_strategy::{Direction, Strategy, Trade};
 use crate::clock::Clock;
 use crate::market::{MarketRules, ist_datetime};
 use crate::risk::{Exposure, KillSwitch, RiskLimits};
+use crate::session::BrokerSession;
 use crate::{EngineConfig, Symbol};
+use kitebreak_kite::SessionState;
 
 /// Where the engine stands on risk, for `GET /risk`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +38,8 @@ pub struct RiskStatus {
     pub open_trades: u32,
     /// Why entries are refused by the market clock now, if they are.
     pub market_closed: Option<String>,
+    /// The broker's login session (`None`: the broker needs none, as paper).
+    pub broker_session: Option<BrokerSession>,
 }
 
 /// One symbol as the gate sees it.
@@ -62,6 +68,8 @@ pub(crate) struct Gate {
     market: Option<MarketRules>,
     limits: RiskLimits,
     clock: Arc<dyn Clock>,
+    /// The broker's login session; entries pause while it is not usable.
+    session: Option<SessionState>,
     state: Mutex<State>,
 }
 
@@ -73,6 +81,7 @@ impl Gate {
             market: config.market.clone(),
             limits: config.risk,
             clock: Arc::clone(&config.clock),
+            session: None,
             state: Mutex::new(State {
                 switch,
                 held: HashMap::new(),
@@ -80,6 +89,17 @@ impl Gate {
                 realized,
             }),
         }
+    }
+
+    /// This gate, refusing entries while `session` is expired or missing.
+    pub fn with_session(mut self, session: Option<SessionState>) -> Gate {
+        self.session = session;
+        self
+    }
+
+    /// The broker session now, if the broker has one.
+    pub fn broker_session(&self) -> Option<BrokerSession> {
+        self.session.as_ref().map(BrokerSession::of)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -106,6 +126,10 @@ impl Gate {
         quantity: Quantity,
         reserve: bool,
     ) -> Result<(), String> {
+        // First: without a session no entry can reach the broker, whatever else holds.
+        if let Some(refusal) = self.broker_session().and_then(|s| s.refusal()) {
+            return Err(refusal);
+        }
         let now = self.clock.now();
         if let Some(market) = &self.market {
             market
@@ -180,6 +204,7 @@ impl Gate {
             unrealized: state.unrealized(),
             open_trades: state.open_trades(None),
             market_closed,
+            broker_session: self.broker_session(),
         }
     }
 }

@@ -164,6 +164,10 @@ impl Broker for KiteAdapter {
         "kite"
     }
 
+    fn session(&self) -> Option<kitebreak_kite::SessionState> {
+        Some(self.kite.session().clone())
+    }
+
     fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
         Box::pin(self.place(order))
     }

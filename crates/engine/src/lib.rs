@@ -20,6 +20,9 @@
 //!   protection, lost answers settled by tag (never re-sent), errors classified as
 //!   rejected, unavailable or session expired. Which broker runs is chosen once, at
 //!   start, by the binary.
+//! - `session`: the broker's login session. While it is expired (a TokenException
+//!   anywhere, the ticker refused, or 06:00 IST reached) new entries are refused with
+//!   the reason; exits are still sent. A new token resumes entries at once.
 //! - [`market`] and [`risk`]: pure rules checked before every entry order (trading
 //!   window, weekends, holidays, MIS square-off; kill switch, open trades, order
 //!   quantity and value, daily loss). Time comes from the configured [`Clock`].
@@ -68,6 +71,7 @@ mod paper;
 mod recovery;
 mod report;
 pub mod risk;
+mod session;
 mod shard;
 mod store;
 mod symbol;
@@ -84,10 +88,12 @@ pub use error::EngineError;
 pub use gate::RiskStatus;
 pub use kite::KiteAdapter;
 pub use kitebreak_kite::Product as KiteProduct;
+pub use kitebreak_kite::{Expired, ExpiryCause, SessionState};
 pub use paper::PaperBroker;
 pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,
     SymbolStatus,
 };
+pub use session::{BrokerSession, LOGIN_HINT, SessionHealth};
 pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};
 pub use symbol::Symbol;

@@ -20,7 +20,7 @@ use crate::exact;
 use crate::instruments::{Instrument, Instruments};
 use crate::limits::{Endpoint, Limits};
 use crate::orders::{OrderKind, OrderRequest};
-use crate::session::SessionState;
+use crate::session::{ExpiryCause, SessionState};
 
 /// The Kite broker. Cheap to clone; clones share everything.
 #[derive(Debug, Clone)]
@@ -132,7 +132,9 @@ impl KiteBroker {
     /// Flags the session on TokenException; passes the result on.
     pub(crate) fn note<T>(&self, result: Result<T, KiteError>) -> Result<T, KiteError> {
         if matches!(result, Err(KiteError::TokenExpired)) {
-            self.inner.session.mark_expired();
+            self.inner
+                .session
+                .mark_expired(ExpiryCause::Refused, jiff::Timestamp::now());
         }
         result
     }
@@ -146,9 +148,9 @@ impl KiteBroker {
     pub async fn place_order(&self, order: &OrderRequest) -> Result<String, KiteError> {
         let instrument = self.instrument(&order.instrument)?;
         let params = self.order_params(order, &instrument)?;
-        if self.inner.session.is_expired() {
-            return Err(KiteError::TokenExpired);
-        }
+        // Sent even while the session is marked expired: the engine pauses entries
+        // itself, and an exit must reach Kite, whose answer is the truth (the mark
+        // may be the 06:00 timer a moment early, or a token that was replaced).
         self.inner.limits.acquire(Endpoint::PlaceOrder).await;
         let client = self.client()?;
         let tag = order.tag.as_str();

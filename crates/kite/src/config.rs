@@ -11,6 +11,8 @@ use crate::error::KiteError;
 pub const DEFAULT_REST_ROOT: &str = "https://api.kite.trade";
 /// Kite's production ticker root.
 pub const DEFAULT_WS_ROOT: &str = "wss://ws.kite.trade";
+/// Where Kite's browser login page lives (`/connect/login` under it).
+pub const DEFAULT_LOGIN_ROOT: &str = "https://kite.zerodha.com";
 
 /// `market_protection` sent with MARKET and SL-M orders. Zero (none) is not offered:
 /// since April 2026 exchanges reject unprotected market orders from algos.
@@ -44,6 +46,8 @@ pub struct KiteConfig {
     pub rest_root: String,
     /// Ticker root (`--kite-ws`), no query.
     pub ws_root: String,
+    /// Root of the browser login page (`--kite-login`), no path.
+    pub login_root: String,
     /// Directory of the session file and the instrument cache.
     pub data_dir: PathBuf,
     /// Protection band for MARKET and SL-M orders.
@@ -68,6 +72,7 @@ impl KiteConfig {
             api_secret: None,
             rest_root: DEFAULT_REST_ROOT.into(),
             ws_root: DEFAULT_WS_ROOT.into(),
+            login_root: DEFAULT_LOGIN_ROOT.into(),
             data_dir: data_dir.into(),
             market_protection: MarketProtection::Automatic,
             request_timeout: Duration::from_secs(10),
@@ -88,6 +93,12 @@ impl KiteConfig {
     pub fn with_roots(mut self, rest: impl Into<String>, ws: impl Into<String>) -> KiteConfig {
         self.rest_root = rest.into();
         self.ws_root = ws.into();
+        self
+    }
+
+    /// Points the browser login at another root (a proxy, a local fake).
+    pub fn with_login_root(mut self, root: impl Into<String>) -> KiteConfig {
+        self.login_root = root.into();
         self
     }
 

@@ -37,5 +37,5 @@ pub use historical::{HistoricalCandle, Interval};
 pub use instruments::{Instrument, Instruments};
 pub use market::{InstrumentRefresh, Ohlc, QUOTE_BATCH, instruments_from_file};
 pub use orders::{OrderKind, OrderRequest, OrderSnapshot, OrderState, Product, Side, Tag};
-pub use session::{SessionState, SessionStatus, StoredSession};
+pub use session::{Expired, ExpiryCause, SessionState, SessionStatus, StoredSession};
 pub use ticker::{MarketEvent, TickerManager, TickerState};

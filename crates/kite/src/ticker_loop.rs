@@ -43,7 +43,7 @@ impl Task {
         loop {
             let status = session.borrow_and_update().clone();
             let token = match status.token {
-                Some(token) if !status.expired => token,
+                Some(token) if status.expired.is_none() => token,
                 _ => {
                     self.state.send_replace(TickerState::Stopped);
                     if !self.wait_for_session(&mut session).await {
@@ -69,7 +69,9 @@ impl Task {
                     }
                 }
                 Err(Some(status)) if status == 403 || status == 401 => {
-                    self.broker.session().mark_expired();
+                    self.broker
+                        .session()
+                        .mark_expired(crate::ExpiryCause::Refused, jiff::Timestamp::now());
                     continue;
                 }
                 Err(_) => {

@@ -48,6 +48,10 @@ pub struct ServerConfig {
     /// Authentication failures allowed per client address per minute before it
     /// gets 429 for the rest of the minute (0: no limit).
     pub auth_failures_per_minute: u32,
+    /// Kite's API key, secret and roots for the HTTP login (`GET /login`, the
+    /// callback, `POST /generate_token`); `None` (or no secret) answers them 503.
+    /// Independent of the broker: with paper, a login only stores the session file.
+    pub kite_login: Option<kitebreak_kite::KiteConfig>,
 }
 
 impl ServerConfig {
@@ -66,6 +70,7 @@ impl ServerConfig {
             api_token: None,
             body_limit: Self::DEFAULT_BODY_LIMIT,
             auth_failures_per_minute: Self::DEFAULT_AUTH_FAILURES_PER_MINUTE,
+            kite_login: None,
         }
     }
 }

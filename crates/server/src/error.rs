@@ -52,6 +52,13 @@ pub enum ApiError {
     /// 503: the service is shutting down.
     #[error("service unavailable")]
     Unavailable,
+    /// 503 with the reason: not configured (Kite login without its keys), or the
+    /// broker session expired.
+    #[error("{0}")]
+    UnavailableBecause(String),
+    /// 500 with a message that is safe to show (no secret, no internal detail).
+    #[error("{0}")]
+    ServerFault(String),
     /// 500: anything unexpected; the cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] EngineError),
@@ -70,7 +77,10 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::UnavailableBecause(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::ServerFault(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,7 +100,9 @@ impl From<EngineError> for ApiError {
             EngineError::Broker(inner @ (BrokerError::Rejected(_) | BrokerError::NotPlaced(_))) => {
                 ApiError::BadRequest(inner.to_string())
             }
-            EngineError::Broker(BrokerError::SessionExpired) => ApiError::Unavailable,
+            EngineError::Broker(inner @ BrokerError::SessionExpired) => {
+                ApiError::UnavailableBecause(format!("{inner} or open /login"))
+            }
             EngineError::Broker(_) => ApiError::BadGateway(error),
             EngineError::Stopped => ApiError::Unavailable,
             other => ApiError::Internal(other),

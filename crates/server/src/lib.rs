@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod guard;
 mod layers;
+mod login;
 mod metrics;
 pub mod openapi;
 mod render;
@@ -29,6 +30,7 @@ use tokio::net::TcpListener;
 pub use config::{Secret, ServerConfig};
 pub use error::ApiError;
 pub use guard::AuthGuard;
+pub use login::LoginFlow;
 pub use metrics::Metrics;
 
 /// What the server was configured with that handlers need.
@@ -53,6 +55,8 @@ pub struct AppState {
     pub guard: Arc<AuthGuard>,
     /// This app's metrics registry.
     pub metrics: Arc<Metrics>,
+    /// The browser login's configuration and pending nonces.
+    pub login: Arc<login::LoginFlow>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -102,12 +106,14 @@ impl App {
         let guard = AuthGuard::new(config.auth_failures_per_minute, Duration::from_secs(60));
         let metrics = Arc::new(Metrics::new());
         spawn_upkeep(Arc::downgrade(&metrics));
+        let login = Arc::new(login::LoginFlow::new(config.kite_login));
         Ok(App {
             state: AppState {
                 engine,
                 settings: Arc::new(settings),
                 guard: Arc::new(guard),
                 metrics,
+                login,
             },
         })
     }

@@ -119,3 +119,15 @@ async fn login_without_an_api_key_says_which_variable_to_set() {
     assert!(!output.status.success());
     assert!(stderr.contains("KITE_API_KEY is not set"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_login_url_follows_the_configured_login_root() {
+    let args = ["login", "--kite-login", "http://127.0.0.1:9/"];
+    let output = run(&args, &credentials()).await;
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!("http://127.0.0.1:9/connect/login?api_key={DEFAULT_API_KEY}&v=3")
+    );
+}

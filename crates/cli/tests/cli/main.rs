@@ -9,4 +9,5 @@ mod helpers;
 mod login;
 mod replay;
 mod serve;
+mod session;
 mod trace;

@@ -8,4 +8,5 @@ mod market;
 mod recovery;
 mod risk;
 mod scenario;
+mod session;
 mod store;

@@ -170,7 +170,7 @@ fn errors_never_print_the_token() {
 }
 
 #[tokio::test]
-async fn a_token_exception_on_placement_pauses_further_placements_without_sending() {
+async fn a_token_exception_on_placement_marks_the_session_but_exits_are_still_sent() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/orders/regular"))
@@ -180,9 +180,13 @@ async fn a_token_exception_on_placement_pauses_further_placements_without_sendin
     let (broker, _dir) = broker(&server).await;
     broker.place_order(&buy()).await.expect_err("token dead");
     assert!(broker.session().is_expired());
-    let again = broker.place_order(&buy()).await.expect_err("paused");
+    assert_eq!(broker.session().status().expiries, 1);
+    // The engine pauses entries itself; a placement (an exit) still reaches Kite,
+    // whose answer is the truth.
+    let again = broker.place_order(&buy()).await.expect_err("still dead");
     assert_eq!(again.class(), ErrorClass::Fatal);
-    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(2));
+    assert_eq!(broker.session().status().expiries, 1, "one transition");
     broker
         .session()
         .set(AccessToken::new("fresh").expect("token"));

@@ -8,11 +8,24 @@ use sha2::{Digest, Sha256};
 use crate::helpers::{field, log, spawn};
 
 #[test]
-fn the_login_url_names_the_key_and_version_3() {
+fn the_login_url_names_the_key_and_version_3_on_the_configured_root() {
+    let config = kitebreak_kite::KiteConfig::new("abc", "/tmp");
     assert_eq!(
-        login_url("abc").expect("url"),
+        login_url(&config, None).expect("url"),
         "https://kite.zerodha.com/connect/login?api_key=abc&v=3"
     );
+    let local = config.with_login_root("http://127.0.0.1:5001/");
+    assert_eq!(
+        login_url(&local, Some("state=n0nce")).expect("url"),
+        "http://127.0.0.1:5001/connect/login?api_key=abc&v=3&redirect_params=state%3Dn0nce"
+    );
+    let odd = kitebreak_kite::KiteConfig::new("a&b=c", "/tmp");
+    assert_eq!(
+        login_url(&odd, None).expect("url"),
+        "https://kite.zerodha.com/connect/login?api_key=a%26b%3Dc&v=3"
+    );
+    let bad = kitebreak_kite::KiteConfig::new("abc", "/tmp").with_login_root("ftp://x");
+    assert!(login_url(&bad, None).is_err());
 }
 
 #[tokio::test]
@@ -63,10 +76,18 @@ async fn token_exception_flags_the_session_and_a_new_login_recovers_it() {
     exchange_request_token(env.broker.config(), "rt456")
         .await
         .expect("login");
+    let now = crate::helpers::start();
     assert!(
         env.broker
             .session()
-            .reload_from_file(env.broker.config())
+            .reload_from_file(env.broker.config(), now)
+            .expect("reload")
+    );
+    // Reading the same file again installs nothing new.
+    assert!(
+        !env.broker
+            .session()
+            .reload_from_file(env.broker.config(), now)
             .expect("reload")
     );
     assert!(!env.broker.session().is_expired());
@@ -91,6 +112,7 @@ async fn a_token_file_written_by_another_login_is_picked_up_by_the_watch() {
     let watch = state.spawn_file_watch(
         env.broker.config().clone(),
         std::time::Duration::from_millis(20),
+        std::sync::Arc::new(crate::helpers::start),
     );
     // `kitebreak login --request-token` in another process: only the file changes.
     let config = env.broker.config().clone();
@@ -103,4 +125,24 @@ async fn a_token_file_written_by_another_login_is_picked_up_by_the_watch() {
     .await;
     watch.abort();
     env.broker.orders().await.expect("the new token works");
+}
+
+#[tokio::test]
+async fn an_expired_session_file_never_replaces_a_live_token() {
+    let env = spawn().await;
+    let stored = exchange_request_token(env.broker.config(), "rt-old")
+        .await
+        .expect("login");
+    let after_expiry = stored.expires_at;
+    assert!(
+        !env.broker
+            .session()
+            .reload_from_file(env.broker.config(), after_expiry)
+            .expect("reload"),
+        "a dead token from the file was installed"
+    );
+    assert_ne!(
+        env.broker.session().status().token,
+        Some(stored.access_token)
+    );
 }

@@ -122,10 +122,17 @@ async fn a_refused_ticker_session_marks_it_expired_and_a_new_token_reconnects() 
     .await;
     state(&manager, TickerState::Stopped).await;
     env.sim.set_faults(Faults::default());
-    let stored = kitebreak_kite::session::exchange_request_token(env.broker.config(), "rt9")
+    // A login writes the session file; the running process reads it (the file watch's
+    // step) and the ticker reconnects with the new token.
+    kitebreak_kite::session::exchange_request_token(env.broker.config(), "rt9")
         .await
         .expect("login");
-    env.broker.session().set(stored.access_token);
+    let installed = env
+        .broker
+        .session()
+        .reload_from_file(env.broker.config(), crate::helpers::start())
+        .expect("reload");
+    assert!(installed);
     state(&manager, TickerState::Connected).await;
 }
 

@@ -70,7 +70,8 @@ pub struct Message {
 pub struct Health {
     /// `"success"`.
     pub status: String,
-    /// `"kitebreak is running"`.
+    /// `"kitebreak is running"`, or, while the broker session is expired, that new
+    /// entries are paused and why.
     pub message: String,
     /// `"kitebreak"`.
     pub service: String,
@@ -84,6 +85,17 @@ pub struct Health {
     pub active_strategies: usize,
     /// Symbols known.
     pub total_strategies: usize,
+    /// `active`, `expired`, `missing`, or `not_required` (paper broker). While it is
+    /// not `active`, new entries are refused and exits are still attempted.
+    pub broker_session: String,
+    /// Why entries are paused for the session, while they are.
+    pub broker_session_reason: Option<String>,
+    /// What to do about it: `kitebreak login` or `/login`.
+    pub broker_session_action: Option<String>,
+    /// When the session was found expired.
+    pub broker_session_expired_at: Option<String>,
+    /// When the current token dies (06:00 IST after its login), when known.
+    pub broker_session_expires_at: Option<String>,
 }
 
 /// `GET /monitoring`.
@@ -104,4 +116,21 @@ pub struct Monitoring {
 pub struct GenerateToken {
     /// The request token Kite's login redirect carried.
     pub request_token: String,
+}
+
+/// `POST /generate_token` answer. The access token is never shown whole.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenGenerated {
+    /// `"success"`.
+    pub status: String,
+    /// Whether the running engine uses the token now.
+    pub message: String,
+    /// The first 10 characters of the access token, then `...`.
+    pub access_token: String,
+    /// Kite user id.
+    pub user_id: String,
+    /// The user's name.
+    pub user_name: String,
+    /// When the token dies (06:00 IST after the login).
+    pub expires_at: String,
 }

@@ -40,7 +40,8 @@ pub struct RiskResponse {
     pub status: String,
     /// `active`, `halted` or `flatten`.
     pub kill_switch: String,
-    /// Whether a new entry would be considered now (kill switch and market clock).
+    /// Whether a new entry would be considered now (broker session, kill switch and
+    /// market clock).
     pub entries_allowed: bool,
     /// Why the market clock refuses entries now, if it does.
     pub market_closed: Option<String>,
@@ -56,4 +57,14 @@ pub struct RiskResponse {
     pub open_trade_count: u32,
     /// The open trades.
     pub open_trades: Vec<RiskOpenTrade>,
+    /// `active`, `expired`, `missing`, or `not_required` (paper broker).
+    pub broker_session: String,
+    /// Why entries are paused for the session, while they are.
+    pub broker_session_reason: Option<String>,
+    /// What to do about it: `kitebreak login` or `/login`.
+    pub broker_session_action: Option<String>,
+    /// When the session was found expired.
+    pub broker_session_expired_at: Option<String>,
+    /// When the current token dies (06:00 IST after its login), when known.
+    pub broker_session_expires_at: Option<String>,
 }

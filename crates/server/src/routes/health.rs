@@ -1,4 +1,5 @@
-//! `GET /` and the monitoring switch.
+//! `GET /` and the monitoring switch. `GET /` also says loudly when the broker
+//! session has expired and entries are paused (`broker_session` and its reason).
 
 use axum::Json;
 use axum::extract::State;
@@ -16,16 +17,25 @@ fn open_trades(all: &[SymbolStatus]) -> usize {
     responses((status = 200, body = crate::openapi::Health)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let all = state.engine.statuses().await?;
-    Ok(Json(json!({
+    let session = state.engine.broker_session();
+    let message = match session.as_ref().and_then(|s| s.refusal()) {
+        Some(reason) => format!("kitebreak is running, but NEW ENTRIES ARE PAUSED: {reason}"),
+        None => "kitebreak is running".to_owned(),
+    };
+    let mut body = json!({
         "status": "success",
-        "message": "kitebreak is running",
+        "message": message,
         "service": "kitebreak",
         "version": env!("CARGO_PKG_VERSION"),
         "broker": state.engine.broker().name(),
         "monitoring_active": state.engine.monitoring(),
         "active_strategies": open_trades(&all),
         "total_strategies": all.len(),
-    })))
+    });
+    if let Value::Object(map) = &mut body {
+        map.extend(super::session::session_fields(session.as_ref()));
+    }
+    Ok(Json(body))
 }
 
 /// Whether automatic exits are on, with counts.

@@ -17,10 +17,16 @@ fn money(value: kitebreak_price::Money) -> Value {
 /// The JSON of a [`RiskStatus`] (limits left out are `null`).
 fn render(status: &RiskStatus, open: Vec<Value>) -> Value {
     let limits = &status.limits;
-    json!({
+    let session_ok = status
+        .broker_session
+        .as_ref()
+        .is_none_or(|s| s.refusal().is_none());
+    let mut body = json!({
         "status": "success",
         "kill_switch": status.kill_switch.as_str(),
-        "entries_allowed": status.kill_switch == KillSwitch::Active && status.market_closed.is_none(),
+        "entries_allowed": status.kill_switch == KillSwitch::Active
+            && status.market_closed.is_none()
+            && session_ok,
         "market_closed": status.market_closed,
         "limits": {
             "max_open_trades": limits.max_open_trades,
@@ -33,7 +39,13 @@ fn render(status: &RiskStatus, open: Vec<Value>) -> Value {
         "pnl_today": money(status.realized_today + status.unrealized),
         "open_trade_count": status.open_trades,
         "open_trades": open,
-    })
+    });
+    if let Value::Object(map) = &mut body {
+        map.extend(super::session::session_fields(
+            status.broker_session.as_ref(),
+        ));
+    }
+    body
 }
 
 async fn answer(state: &AppState, status: RiskStatus) -> Result<Json<Value>, ApiError> {

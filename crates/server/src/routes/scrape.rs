@@ -28,6 +28,7 @@ async fn gauges(state: &AppState) -> Result<(), ApiError> {
     // ticker, so no ticker state is exported; this says which broker runs.
     let info = vec![Label::new("broker", broker.name().to_owned())];
     metrics.gauge("kitebreak_broker_info", info, 1.0);
+    super::session::export_metrics(state);
     let statuses = state.engine.statuses().await?;
     let mut open = 0.0;
     let mut unrealized = 0.0;

@@ -185,17 +185,26 @@ async fn a_fed_price_at_the_stop_exits_unless_monitoring_is_paused() {
 }
 
 #[tokio::test]
-async fn kite_login_paths_answer_400_in_paper_mode() {
+async fn kite_login_paths_answer_503_without_kite_keys() {
     let app = spawn_app().await;
     let response = app
         .server
         .post("/generate_token")
         .json(&json!({"request_token": "x"}))
         .await;
-    response.assert_status(StatusCode::BAD_REQUEST);
-    assert_eq!(response.json::<Value>()["status"], "error");
-    app.server
-        .get("/login")
-        .await
-        .assert_status(StatusCode::BAD_REQUEST);
+    response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let body = response.json::<Value>();
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("KITE_API_SECRET")),
+        "{body}"
+    );
+    for path in ["/login", "/login/callback?request_token=x&status=success"] {
+        app.server
+            .get(path)
+            .await
+            .assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

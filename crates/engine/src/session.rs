@@ -1,0 +1,262 @@
+//! The broker session as the engine sees it: entries pause while it is expired,
+//! exits never do.
+//!
+//! The state itself is the broker's [`SessionState`] (one per process, shared with
+//! the Kite adapter and its ticker); a broker without one (paper) never pauses. This
+//! module adds what the engine needs around it:
+//!
+//! - [`SessionWatch`], a [`Broker`] wrapper the engine puts around a broker that has
+//!   a session: any call answering [`BrokerError::SessionExpired`] (an order, a status
+//!   poll, a price read, recovery's order-book reads) marks the session expired, so
+//!   a TokenException anywhere pauses entries.
+//! - [`BrokerSession`], the view `GET /` and `GET /risk` render, and the refusal
+//!   reason the gate gives entries while the session is not usable.
+//! - The expiry timer: [`SessionState::spawn_expiry_timer`] on the engine's clock,
+//!   so entries pause at 06:00 IST before Kite starts refusing. It stops with the
+//!   engine ([`Timer`]).
+//!
+//! A new token (a login, the session file) is installed in the `SessionState` by
+//! whoever receives it; the gate reads the state on every entry, so entries resume
+//! at once, without a restart.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use kitebreak_kite::{Expired, ExpiryCause, SessionState};
+use kitebreak_price::Price;
+
+use crate::Symbol;
+use crate::broker::{
+    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
+    PositionReport,
+};
+use crate::clock::Clock;
+
+/// What to do about a session that cannot trade.
+pub const LOGIN_HINT: &str =
+    "run `kitebreak login --request-token T` or open /login on this server";
+
+/// Where the broker session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionHealth {
+    /// A token is in place and has not been refused.
+    Active,
+    /// The token was refused or reached its expiry time.
+    Expired(Expired),
+    /// No token was ever loaded.
+    Missing,
+}
+
+/// The broker session, for status endpoints and the entry gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokerSession {
+    /// Active, expired or missing.
+    pub health: SessionHealth,
+    /// When the current token dies, when known.
+    pub expires_at: Option<Timestamp>,
+    /// How many times the session expired since start.
+    pub expiries: u64,
+}
+
+impl BrokerSession {
+    /// The view of `state` now.
+    pub fn of(state: &SessionState) -> BrokerSession {
+        let status = state.status();
+        let health = match (&status.token, status.expired) {
+            (None, _) => SessionHealth::Missing,
+            (Some(_), Some(expired)) => SessionHealth::Expired(expired),
+            (Some(_), None) => SessionHealth::Active,
+        };
+        BrokerSession {
+            health,
+            expires_at: status.expires_at,
+            expiries: status.expiries,
+        }
+    }
+
+    /// `active`, `expired` or `missing`.
+    pub fn state_name(&self) -> &'static str {
+        match self.health {
+            SessionHealth::Active => "active",
+            SessionHealth::Expired(_) => "expired",
+            SessionHealth::Missing => "missing",
+        }
+    }
+
+    /// Why entries are refused, if they are (the text the webhook and manual orders
+    /// answer with, and status endpoints show).
+    pub fn refusal(&self) -> Option<String> {
+        match self.health {
+            SessionHealth::Active => None,
+            SessionHealth::Expired(expired) => Some(format!(
+                "broker session expired: {} at {}; new entries are paused until a new \
+                 token is in place (exits are still attempted): {LOGIN_HINT}",
+                expired.cause.describe(),
+                expired.since
+            )),
+            SessionHealth::Missing => Some(format!(
+                "no broker session: new entries are paused until a token is in place: \
+                 {LOGIN_HINT}"
+            )),
+        }
+    }
+}
+
+/// A broker whose `SessionExpired` answers mark the shared session expired.
+pub(crate) struct SessionWatch {
+    inner: Arc<dyn Broker>,
+    session: SessionState,
+    clock: Arc<dyn Clock>,
+}
+
+impl SessionWatch {
+    /// Wraps `broker`, whose session is `session`.
+    pub(crate) fn new(
+        inner: Arc<dyn Broker>,
+        session: SessionState,
+        clock: Arc<dyn Clock>,
+    ) -> SessionWatch {
+        SessionWatch {
+            inner,
+            session,
+            clock,
+        }
+    }
+
+    fn note<T>(&self, result: Result<T, BrokerError>) -> Result<T, BrokerError> {
+        if matches!(result, Err(BrokerError::SessionExpired)) {
+            self.session
+                .mark_expired(ExpiryCause::Refused, self.clock.now());
+        }
+        result
+    }
+}
+
+impl Broker for SessionWatch {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.place_market(order).await) })
+    }
+
+    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.final_status(id).await) })
+    }
+
+    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.ltp(symbol).await) })
+    }
+
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.ohlc(symbol).await) })
+    }
+
+    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.orders().await) })
+    }
+
+    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.positions().await) })
+    }
+
+    fn observe(&self, symbol: &Symbol, price: Price) {
+        self.inner.observe(symbol, price);
+    }
+
+    fn session(&self) -> Option<SessionState> {
+        Some(self.session.clone())
+    }
+}
+
+/// The expiry timer of a running engine; aborted when the engine is dropped.
+#[derive(Debug)]
+pub(crate) struct Timer(tokio::task::JoinHandle<()>);
+
+impl Timer {
+    /// Starts the timer of `session` on `clock`.
+    pub(crate) fn start(session: &SessionState, clock: Arc<dyn Clock>) -> Timer {
+        Timer(session.spawn_expiry_timer(Arc::new(move || clock.now())))
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    /// A broker whose session died: every call answers `SessionExpired`.
+    struct Dead;
+
+    impl Broker for Dead {
+        fn name(&self) -> &'static str {
+            "dead"
+        }
+        fn place_market(&self, _: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn final_status<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn ltp<'a>(&'a self, _: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn ohlc<'a>(&'a self, _: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+    }
+
+    #[tokio::test]
+    async fn any_broker_call_answering_session_expired_marks_the_session_once() {
+        let at: Timestamp = "2026-11-25T04:30:00Z".parse().expect("time");
+        let token = kiteconnect::AccessToken::new("t").expect("token");
+        let session = SessionState::new(Some(token));
+        let watched = SessionWatch::new(
+            Arc::new(Dead),
+            session.clone(),
+            Arc::new(ManualClock::new(at)),
+        );
+        assert_eq!(BrokerSession::of(&session).refusal(), None);
+        let symbol = Symbol::parse("INFY").expect("symbol");
+        assert!(watched.positions().await.is_err());
+        assert!(watched.ltp(&symbol).await.is_err());
+        let view = BrokerSession::of(&session);
+        assert_eq!(
+            view.health,
+            SessionHealth::Expired(Expired {
+                cause: ExpiryCause::Refused,
+                since: at
+            })
+        );
+        assert_eq!(view.expiries, 1, "one transition");
+        let refusal = view.refusal().expect("entries refused");
+        assert!(refusal.contains("TokenException") && refusal.contains(LOGIN_HINT));
+        assert_eq!(watched.session().map(|s| s.is_expired()), Some(true));
+    }
+
+    #[test]
+    fn a_missing_session_refuses_entries_too() {
+        let view = BrokerSession::of(&SessionState::new(None));
+        assert_eq!(view.state_name(), "missing");
+        assert!(
+            view.refusal()
+                .is_some_and(|r| r.contains("no broker session"))
+        );
+    }
+}
