@@ -12,14 +12,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use kiteconnect::{KiteConnect, OrderParams, OrderType, Variety};
+use kiteconnect::{KiteConnect, OrderParams, OrderType};
 
 use crate::config::KiteConfig;
 use crate::error::KiteError;
 use crate::exact;
 use crate::instruments::{Instrument, Instruments};
 use crate::limits::{Endpoint, Limits};
-use crate::orders::{OrderKind, OrderRequest};
+use crate::orders::{OrderKind, OrderRequest, Variety};
 use crate::session::SessionState;
 
 /// The Kite broker. Cheap to clone; clones share everything.
@@ -144,6 +144,16 @@ impl KiteBroker {
     /// answer is lost (timeout, dropped connection, 5xx) the result is
     /// [`KiteError::OutcomeUnknown`]: call [`KiteBroker::find_by_tag`], never resend.
     pub async fn place_order(&self, order: &OrderRequest) -> Result<String, KiteError> {
+        self.place_order_as(Variety::Regular, order).await
+    }
+
+    /// [`KiteBroker::place_order`] as `variety`: [`Variety::Amo`] queues an
+    /// after-market order (`POST /orders/amo`) for the next session.
+    pub async fn place_order_as(
+        &self,
+        variety: Variety,
+        order: &OrderRequest,
+    ) -> Result<String, KiteError> {
         let instrument = self.instrument(&order.instrument)?;
         let params = self.order_params(order, &instrument)?;
         if self.inner.session.is_expired() {
@@ -152,9 +162,9 @@ impl KiteBroker {
         self.inner.limits.acquire(Endpoint::PlaceOrder).await;
         let client = self.client()?;
         let tag = order.tag.as_str();
-        tracing::info!(tag, instrument = %order.instrument, "placing order");
+        tracing::info!(tag, instrument = %order.instrument, variety = variety.as_str(), "placing order");
         let result = client
-            .place_order(Variety::Regular, params)
+            .place_order(variety.kite(), params)
             .await
             .map(|placed| placed.order_id)
             .map_err(|error| KiteError::from_placement(error, tag));

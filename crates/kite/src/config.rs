@@ -24,6 +24,17 @@ pub enum MarketProtection {
 }
 
 impl MarketProtection {
+    /// A custom band of `percent` (1 to 100); anything else is refused.
+    pub fn percent(percent: u8) -> Result<MarketProtection, KiteError> {
+        if (1..=100).contains(&percent) {
+            Ok(MarketProtection::Percent(percent))
+        } else {
+            Err(KiteError::InvalidInput(format!(
+                "market protection must be 1 to 100 percent, got {percent}"
+            )))
+        }
+    }
+
     /// The value of the form field.
     pub fn wire(self) -> f64 {
         match self {
@@ -58,6 +69,9 @@ pub struct KiteConfig {
     pub ticker_silence: Duration,
     /// How often `final_status` polls the order book.
     pub poll_every: Duration,
+    /// The longest `final_status` waits before answering `StillWorking`; `None`
+    /// waits until the order is final (see `KiteBroker::final_status_within`).
+    pub final_status_timeout: Option<Duration>,
 }
 
 impl KiteConfig {
@@ -75,6 +89,7 @@ impl KiteConfig {
             retry_delay: Duration::from_millis(200),
             ticker_silence: Duration::from_secs(5),
             poll_every: Duration::from_millis(250),
+            final_status_timeout: None,
         }
     }
 
