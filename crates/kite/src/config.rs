@@ -132,3 +132,24 @@ impl KiteConfig {
             .map_err(|e| KiteError::InvalidInput(format!("ticker URL {}: {e}", self.ws_root)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn market_protection_is_automatic_by_default_and_never_zero() {
+        assert_eq!(MarketProtection::default().wire(), -1.0);
+        assert_eq!(
+            MarketProtection::percent(1).map(|m| m.wire()).ok(),
+            Some(1.0)
+        );
+        assert_eq!(
+            MarketProtection::percent(100).map(|m| m.wire()).ok(),
+            Some(100.0)
+        );
+        assert!(MarketProtection::percent(0).is_err());
+        assert!(MarketProtection::percent(101).is_err());
+        assert_eq!(KiteConfig::new("k", "/tmp").final_status_timeout, None);
+    }
+}

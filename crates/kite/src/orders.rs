@@ -249,3 +249,33 @@ impl OrderSnapshot {
         order.tag.as_deref() == Some(tag) || order.tags.iter().any(|t| t == tag)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_one_to_twenty_ascii_letters_or_digits() {
+        let longest = "K".repeat(Tag::MAX);
+        assert_eq!(Tag::new(&longest).map(|t| t.as_str().len()).ok(), Some(20));
+        assert!(Tag::new("KB00001Z").is_ok());
+        for bad in [
+            "K".repeat(Tag::MAX + 1),
+            String::new(),
+            "kb 1".into(),
+            "kb-1".into(),
+            "kb1é".into(),
+        ] {
+            assert!(Tag::new(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn varieties_use_kites_path_names() {
+        assert_eq!(Variety::Regular.as_str(), "regular");
+        assert_eq!(Variety::Amo.as_str(), "amo");
+        assert_eq!(Variety::Amo.kite().to_string(), "amo");
+        assert_eq!(Variety::parse("amo"), Some(Variety::Amo));
+        assert_eq!(Variety::parse("co"), None);
+    }
+}
