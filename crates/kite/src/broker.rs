@@ -211,6 +211,96 @@ impl KiteBroker {
     }
 }
 
+/// The path of the full instrument dump.
+const DUMP_PATH: &str = "/instruments";
+/// Whole-request budget of the multi-megabyte dump (the official crate's figure).
+const DUMP_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl KiteBroker {
+    /// `GET /instruments` signed with the session, as Kite's documentation shows it
+    /// and pykiteconnect and gokiteconnect send it. The official Rust crate sends the
+    /// dump request without `Authorization`; a Kite that authenticates every request
+    /// (the docs' rule since v3) would refuse that, so while a live token exists the
+    /// dump is fetched here, through the same budget, retries and TokenException
+    /// handling as every read. `None` without a live token: the caller then fetches it
+    /// unsigned through the crate.
+    pub(crate) async fn fetch_dump_signed(&self) -> Option<Result<Vec<u8>, KiteError>> {
+        let status = self.inner.session.status();
+        let token = status.token.filter(|_| !status.expired)?;
+        let config = &self.inner.config;
+        let url = format!("{}{DUMP_PATH}", config.rest_root.trim_end_matches('/'));
+        let auth = format!("token {}:{}", config.api_key, token.expose());
+        let http = match reqwest::Client::builder()
+            .user_agent(concat!("kitebreak/", env!("CARGO_PKG_VERSION")))
+            .timeout(DUMP_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+        {
+            Ok(http) => http,
+            Err(error) => return Some(Err(KiteError::Setup(transport(error)))),
+        };
+        let fetch = |_client: KiteConnect| download(&http, &url, &auth);
+        Some(self.read(Endpoint::Other, fetch).await)
+    }
+}
+
+/// One signed GET of the dump, with Kite's errors as the crate reports them.
+async fn download(http: &reqwest::Client, url: &str, auth: &str) -> kiteconnect::Result<Vec<u8>> {
+    let mut authorization = reqwest::header::HeaderValue::from_str(auth)
+        .map_err(|_| kiteconnect::Error::InvalidInput("invalid api_key or access_token"))?;
+    authorization.set_sensitive(true);
+    let response = http
+        .get(url)
+        .header("X-Kite-Version", "3")
+        .header(reqwest::header::AUTHORIZATION, authorization)
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(transport)?;
+    // Kite may answer a CSV endpoint with a JSON error envelope, even with HTTP 200.
+    let is_envelope = body.trim_ascii_start().starts_with(b"{");
+    if (200..300).contains(&status) && !is_envelope {
+        return Ok(body.to_vec());
+    }
+    Err(dump_error(status, &body))
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorEnvelope {
+    message: Option<String>,
+    error_type: Option<String>,
+    data: Option<serde_json::Value>,
+}
+
+/// The crate's error for a failed dump answer: Kite's envelope when there is one.
+fn dump_error(status: u16, body: &[u8]) -> kiteconnect::Error {
+    match serde_json::from_slice::<ErrorEnvelope>(body) {
+        Ok(envelope) => kiteconnect::Error::Api(kiteconnect::error::ApiError::new(
+            kiteconnect::error::ErrorKind::from(
+                envelope.error_type.as_deref().unwrap_or("Unknown"),
+            ),
+            envelope.message.unwrap_or_else(|| format!("HTTP {status}")),
+            status,
+            envelope.data,
+        )),
+        Err(source) if (200..300).contains(&status) => kiteconnect::Error::Decode {
+            path: DUMP_PATH.into(),
+            source,
+        },
+        Err(_) => kiteconnect::Error::Http {
+            status,
+            path: DUMP_PATH.into(),
+        },
+    }
+}
+
+/// A transport failure without its URL (the URL carries no secret, but the crate
+/// strips it too).
+fn transport(error: reqwest::Error) -> kiteconnect::Error {
+    kiteconnect::Error::Transport(Box::new(error.without_url()))
+}
+
 /// Kite's exchange from the dump's text.
 fn exchange(text: &str) -> Result<kiteconnect::Exchange, KiteError> {
     use kiteconnect::Exchange as E;

@@ -655,7 +655,7 @@ instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick
     }
 
     #[tokio::test]
-    async fn the_instrument_dump_is_a_get_of_slash_instruments_parsed_from_csv() {
+    async fn the_instrument_dump_is_a_signed_get_of_slash_instruments_parsed_from_csv() {
         let server = MockServer::start().await;
         let csv = fixture_bytes("instruments_nse.csv");
         mount(
@@ -671,10 +671,79 @@ instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick
         let sent = requests(&server).await;
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].method.as_str(), "GET");
-        assert_eq!(header(&sent[0], "x-kite-version"), Some("3"));
-        // The official crate sends the dump request without the token (Kite serves the
-        // dump publicly); see docs/kite-adapter.md.
-        assert_eq!(header(&sent[0], "authorization"), None);
+        assert!(sent[0].url.query().is_none());
+        // Signed like every call in Kite's docs (and in pykiteconnect/gokiteconnect).
+        assert_signed(&sent[0]);
+
+        // Without a session (before the first login) it still loads, unsigned.
+        let dir = tempfile::tempdir().expect("dir");
+        let config = config_for(&server.uri(), "ws://127.0.0.1:9", dir.path());
+        let anonymous = KiteBroker::new(config, SessionState::new(None));
+        assert_eq!(anonymous.load_instruments().await.expect("dump"), 99);
+        let sent = requests(&server).await;
+        assert_eq!(sent.len(), 2);
+        assert_eq!(header(&sent[1], "x-kite-version"), Some("3"));
+        assert_eq!(header(&sent[1], "authorization"), None);
+    }
+
+    /// `bytes` as a gzip member with one stored (uncompressed) deflate block.
+    fn gzip_stored(bytes: &[u8]) -> Vec<u8> {
+        let crc = bytes.iter().fold(!0u32, |mut crc, byte| {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+            crc
+        });
+        let len = u16::try_from(bytes.len()).expect("one stored block");
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1];
+        out.extend(len.to_le_bytes());
+        out.extend((!len).to_le_bytes());
+        out.extend(bytes);
+        out.extend((!crc).to_le_bytes());
+        out.extend(u32::try_from(bytes.len()).expect("size").to_le_bytes());
+        out
+    }
+
+    #[tokio::test]
+    async fn a_gzipped_dump_is_unpacked() {
+        let server = MockServer::start().await;
+        let csv = fixture_bytes("instruments_nse.csv");
+        let answer = ResponseTemplate::new(200)
+            .insert_header("content-encoding", "gzip")
+            .set_body_raw(gzip_stored(&csv), "text/csv");
+        mount(&server, "GET", "/instruments", answer).await;
+        let (broker, _dir) = broker(&server).await;
+        assert_eq!(broker.load_instruments().await.expect("dump"), 99);
+        let sent = requests(&server).await;
+        let accepts = header(&sent[0], "accept-encoding").unwrap_or_default();
+        assert!(accepts.contains("gzip"), "{accepts}");
+    }
+
+    #[tokio::test]
+    async fn a_dump_answered_with_a_token_exception_flags_the_session() {
+        let server = MockServer::start().await;
+        let refusal = serde_json::json!({"status": "error", "error_type": "TokenException",
+            "message": "Incorrect `api_key` or `access_token`.", "data": null});
+        mount(
+            &server,
+            "GET",
+            "/instruments",
+            ResponseTemplate::new(403).set_body_json(refusal),
+        )
+        .await;
+        let (broker, _dir) = broker(&server).await;
+        let error = broker.load_instruments().await.expect_err("refused");
+        assert!(
+            matches!(error, kitebreak_kite::KiteError::TokenExpired),
+            "{error}"
+        );
+        assert!(broker.session().is_expired());
+        assert_eq!(broker.instruments().len(), 3, "the old catalogue stays");
     }
 
     #[tokio::test]
