@@ -36,7 +36,8 @@ impl KiteBroker {
         let instrument = self.instrument(&order.instrument)?;
         let out = |p| exact::price_out(p, instrument.tick, order.side).map(|p| p.to_f64());
         let protection = self.config().market_protection.wire();
-        let params = OrderParams::new().quantity(i64::from(order.quantity.get()));
+        let quantity = crate::broker::whole_lots(order, &instrument)?;
+        let params = OrderParams::new().quantity(i64::from(quantity));
         let params = match order.kind {
             OrderKind::Market => params
                 .order_type(OrderType::Market)

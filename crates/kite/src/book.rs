@@ -12,7 +12,7 @@ use crate::broker::KiteBroker;
 use crate::error::KiteError;
 use crate::exact;
 use crate::limits::Endpoint;
-use crate::orders::{OrderSnapshot, OrderState};
+use crate::orders::{OrderSnapshot, OrderState, Variety};
 
 /// A net position in one instrument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,35 +159,83 @@ impl KiteBroker {
     /// [`KiteBroker::final_status`] bounded by `limit` (reads and retries
     /// included). An order still working then is [`KiteError::StillWorking`]: it
     /// exists at Kite and may still fill, so the caller must neither count it as
-    /// rejected nor send it again; it re-reads it by id later or cancels it.
+    /// rejected nor send it again; it re-reads it by id later, or cancels it
+    /// ([`KiteBroker::settle`]).
     pub async fn final_status_within(
         &self,
         order_id: &str,
         limit: Duration,
     ) -> Result<OrderSnapshot, KiteError> {
+        self.bounded(order_id, limit)
+            .await
+            .map_err(|(error, _)| error)
+    }
+
+    /// Waits up to `limit` for the order's final status; if it is still working
+    /// then, cancels it (with its own variety) and waits up to `limit` again for
+    /// the final state, which may be COMPLETE (it filled meanwhile) or CANCELLED
+    /// with part of it filled (`filled_quantity`, `average_price`). For orders whose
+    /// intent is "now or not at all", such as the engine's MARKET orders. Still
+    /// working after the cancel: [`KiteError::StillWorking`].
+    pub async fn settle(
+        &self,
+        order_id: &str,
+        limit: Duration,
+    ) -> Result<OrderSnapshot, KiteError> {
+        let working = match self.bounded(order_id, limit).await {
+            Ok(done) => return Ok(done),
+            Err((error @ KiteError::StillWorking { .. }, last)) => (error, last),
+            Err((error, _)) => return Err(error),
+        };
+        let variety = working
+            .1
+            .as_ref()
+            .and_then(|o| Variety::parse(&o.variety))
+            .unwrap_or_default();
+        tracing::warn!(order_id, error = %working.0, "order not final in time; cancelling it");
+        if let Err(refused) = self.cancel_order_as(variety, order_id).await {
+            // Refused because it just completed (or was rejected) is fine: re-read.
+            tracing::info!(order_id, error = %refused, "cancel refused; reading the order");
+        }
+        self.final_status_within(order_id, limit).await
+    }
+
+    /// Polls within `limit`; on timeout the error carries the latest snapshot.
+    async fn bounded(
+        &self,
+        order_id: &str,
+        limit: Duration,
+    ) -> Result<OrderSnapshot, (KiteError, Option<OrderSnapshot>)> {
         let mut last = None;
         let outcome = tokio::time::timeout(limit, self.poll_until_final(order_id, &mut last)).await;
         match outcome {
-            Ok(result) => result,
-            Err(_elapsed) => Err(KiteError::StillWorking {
-                order_id: order_id.to_string(),
-                status: last.unwrap_or_else(|| "not read yet".into()),
-            }),
+            Ok(result) => result.map_err(|error| (error, None)),
+            Err(_elapsed) => {
+                let status = match last.as_ref().map(|o: &OrderSnapshot| &o.state) {
+                    Some(OrderState::Pending(status)) => status.clone(),
+                    _ => "not read yet".into(),
+                };
+                let error = KiteError::StillWorking {
+                    order_id: order_id.to_string(),
+                    status,
+                };
+                Err((error, last))
+            }
         }
     }
 
-    /// Polls until final, keeping the latest non-final status in `last`.
+    /// Polls until final, keeping the latest (working) snapshot in `last`.
     async fn poll_until_final(
         &self,
         order_id: &str,
-        last: &mut Option<String>,
+        last: &mut Option<OrderSnapshot>,
     ) -> Result<OrderSnapshot, KiteError> {
         loop {
             let snapshot = self.order(order_id).await?;
-            match &snapshot.state {
-                OrderState::Pending(status) => *last = Some(status.clone()),
-                _ => return Ok(snapshot),
+            if snapshot.state.is_final() {
+                return Ok(snapshot);
             }
+            *last = Some(snapshot);
             tokio::time::sleep(self.config().poll_every).await;
         }
     }

@@ -177,13 +177,7 @@ impl KiteBroker {
         order: &OrderRequest,
         instrument: &Instrument,
     ) -> Result<OrderParams, KiteError> {
-        let quantity = order.quantity.get();
-        if !quantity.is_multiple_of(instrument.lot_size) {
-            return Err(KiteError::InvalidInput(format!(
-                "{quantity} is not a multiple of the lot size {} of {}",
-                instrument.lot_size, instrument.key
-            )));
-        }
+        let quantity = whole_lots(order, instrument)?;
         let protection = self.inner.config.market_protection.wire();
         let out = |p| exact::price_out(p, instrument.tick, order.side).map(|p| p.to_f64());
         let params = OrderParams::new()
@@ -208,6 +202,19 @@ impl KiteBroker {
                 .trigger_price(out(trigger)?)
                 .market_protection(protection),
         })
+    }
+}
+
+/// The order's quantity, refused unless it is a whole number of lots.
+pub(crate) fn whole_lots(order: &OrderRequest, instrument: &Instrument) -> Result<u32, KiteError> {
+    let quantity = order.quantity.get();
+    if quantity.is_multiple_of(instrument.lot_size) {
+        Ok(quantity)
+    } else {
+        Err(KiteError::InvalidInput(format!(
+            "{quantity} is not a multiple of the lot size {} of {}",
+            instrument.lot_size, instrument.key
+        )))
     }
 }
 
