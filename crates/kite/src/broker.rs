@@ -7,7 +7,7 @@
 //! once: a lost answer becomes [`KiteError::OutcomeUnknown`] and the caller looks the
 //! order up by its tag ([`KiteBroker::find_by_tag`]) instead of sending it again.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -135,6 +135,18 @@ impl KiteBroker {
             self.inner.session.mark_expired();
         }
         result
+    }
+
+    /// Ends the API session at Kite (`DELETE /session/token?api_key=..&access_token=..`)
+    /// and marks it expired here, so placements stop at once. The session file is the
+    /// login command's to remove; the user stays logged in to Kite web and app.
+    pub async fn logout(&self) -> Result<(), KiteError> {
+        self.read(Endpoint::Other, |c| {
+            c.invalidate_access_token().into_future()
+        })
+        .await?;
+        self.inner.session.mark_expired();
+        Ok(())
     }
 
     /// Places an order exactly once and returns Kite's order id.

@@ -779,6 +779,30 @@ instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick
     }
 
     #[tokio::test]
+    async fn logout_deletes_the_session_token_with_key_and_token_in_the_query() {
+        let server = MockServer::start().await;
+        mount(
+            &server,
+            "DELETE",
+            "/session/token",
+            fixture("session_logout.json"),
+        )
+        .await;
+        let (broker, _dir) = broker(&server).await;
+        broker.logout().await.expect("logged out");
+        assert!(broker.session().is_expired(), "placements stop at once");
+        let sent = requests(&server).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].method.as_str(), "DELETE");
+        assert_signed(&sent[0]);
+        assert_eq!(
+            query(&sent[0]),
+            pairs(&[("api_key", "kitesim_key"), ("access_token", "wiretoken")])
+        );
+        assert!(sent[0].body.is_empty());
+    }
+
+    #[tokio::test]
     async fn a_bounded_wait_for_a_working_order_ends_still_working_not_rejected() {
         let server = MockServer::start().await;
         let id = "171229000724687";
