@@ -189,6 +189,12 @@ impl KiteBroker {
         order: &OrderRequest,
         instrument: &Instrument,
     ) -> Result<OrderParams, KiteError> {
+        if instrument.segment == "INDICES" {
+            return Err(KiteError::InvalidInput(format!(
+                "{} is an index, not a tradable instrument",
+                instrument.key
+            )));
+        }
         let quantity = whole_lots(order, instrument)?;
         let protection = self.inner.config.market_protection.wire();
         let out = |p| exact::price_out(p, instrument.tick, order.side).map(|p| p.to_f64());

@@ -218,6 +218,7 @@ instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick
 408065,1594,INFY,INFOSYS,0.0,,0.0,0.05,1,EQ,NSE,NSE
 3813889,14898,CENTRALBK,CENTRAL BANK OF INDIA,0.0,,0.0,0.01,1,EQ,NSE,NSE
 256265,1001,NIFTY 50,NIFTY 50,0.0,,0.0,0.0,0,EQ,INDICES,NSE
+12073986,47164,NIFTY26DECFUT,NIFTY,0.0,2026-12-31,0.0,0.1,75,FUT,NFO-FUT,NFO
 ";
 
     async fn broker(server: &MockServer) -> (KiteBroker, tempfile::TempDir) {
@@ -405,6 +406,29 @@ instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick
             assert_eq!(form(request), pairs(&want), "{}", request.url);
             assert!(request.url.query().is_none(), "{}", request.url);
         }
+    }
+
+    #[tokio::test]
+    async fn indices_and_off_lot_quantities_are_refused_before_anything_is_sent() {
+        let server = MockServer::start().await;
+        let (broker, _dir) = broker(&server).await;
+        let mut index = order("kbidx1", Side::Buy, OrderKind::Market);
+        index.instrument = "NSE:NIFTY 50".into();
+        let error = broker.place_order(&index).await.expect_err("an index");
+        assert_eq!(error.class(), kitebreak_kite::ErrorClass::Rejected);
+        let mut future = order("kblot1", Side::Buy, OrderKind::Market);
+        future.instrument = "NFO:NIFTY26DECFUT".into();
+        let error = broker
+            .place_order(&future)
+            .await
+            .expect_err("3 of a 75 lot");
+        assert!(error.to_string().contains("lot size 75"), "{error}");
+        let error = broker
+            .modify_order("1", &future)
+            .await
+            .expect_err("3 of a 75 lot");
+        assert_eq!(error.class(), kitebreak_kite::ErrorClass::Rejected);
+        assert!(requests(&server).await.is_empty());
     }
 
     #[tokio::test]
@@ -743,7 +767,7 @@ instrument_token,exchange_token,tradingsymbol,name,last_price,expiry,strike,tick
             "{error}"
         );
         assert!(broker.session().is_expired());
-        assert_eq!(broker.instruments().len(), 3, "the old catalogue stays");
+        assert_eq!(broker.instruments().len(), 4, "the old catalogue stays");
     }
 
     #[tokio::test]
