@@ -182,17 +182,16 @@ impl KiteBroker {
         order_id: &str,
         limit: Duration,
     ) -> Result<OrderSnapshot, KiteError> {
-        let working = match self.bounded(order_id, limit).await {
+        let (working, last) = match self.bounded(order_id, limit).await {
             Ok(done) => return Ok(done),
             Err((error @ KiteError::StillWorking { .. }, last)) => (error, last),
             Err((error, _)) => return Err(error),
         };
-        let variety = working
-            .1
+        let variety = last
             .as_ref()
             .and_then(|o| Variety::parse(&o.variety))
             .unwrap_or_default();
-        tracing::warn!(order_id, error = %working.0, "order not final in time; cancelling it");
+        tracing::warn!(order_id, error = %working, "order not final in time; cancelling it");
         if let Err(refused) = self.cancel_order_as(variety, order_id).await {
             // Refused because it just completed (or was rejected) is fine: re-read.
             tracing::info!(order_id, error = %refused, "cancel refused; reading the order");

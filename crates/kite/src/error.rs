@@ -3,8 +3,10 @@
 //! Every failure of the Kite API is sorted into one of four classes ([`ErrorClass`]):
 //! retryable (network, 429, 5xx on reads), rejected (validation, RMS: asking again
 //! will not help), fatal (the session token is dead: log in again) and unknown outcome
-//! (an order placement whose answer never came: reconcile by tag, never resend
-//! blindly). Secrets never reach these values: the official crate already strips
+//! (an order placement whose answer never came, or an order still working when a
+//! bounded wait ended: reconcile, never resend blindly). Kite's `error_type` decides
+//! before the HTTP status (a named refusal such as OrderException is a rejection even
+//! on HTTP 500). Secrets never reach these values: the official crate already strips
 //! queries and redacts tokens, and nothing here formats a token.
 
 use kiteconnect::error::ErrorKind;
