@@ -1,8 +1,10 @@
-//! Reads of the order book and portfolio: orders, one order's history, the order of
-//! a tag (reconciliation after an unknown outcome), waiting for a final status, and
-//! net positions. All in exact types.
+//! Reads of the order book and portfolio: orders, one order's history, fills (all or
+//! one order's), the order of a tag (reconciliation after an unknown outcome),
+//! waiting for a final status (optionally bounded), and net positions. All in exact
+//! types.
 
 use std::future::IntoFuture;
+use std::time::Duration;
 
 use kitebreak_price::Price;
 
@@ -10,7 +12,7 @@ use crate::broker::KiteBroker;
 use crate::error::KiteError;
 use crate::exact;
 use crate::limits::Endpoint;
-use crate::orders::OrderSnapshot;
+use crate::orders::{OrderSnapshot, OrderState, Variety};
 
 /// A net position in one instrument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,25 +60,33 @@ impl KiteBroker {
         history.iter().map(OrderSnapshot::from_kite).collect()
     }
 
-    /// Today's fills.
+    /// Today's fills (`GET /trades`).
     pub async fn trades(&self) -> Result<Vec<Fill>, KiteError> {
         let trades = self
             .read(Endpoint::Other, |c| c.trades().into_future())
             .await?;
-        trades
-            .iter()
-            .map(|t| {
-                let instrument = format!("{}:{}", t.exchange, t.tradingsymbol);
-                Ok(Fill {
-                    trade_id: t.trade_id.clone(),
-                    order_id: t.order_id.clone(),
-                    quantity: exact::count_in(t.quantity)?,
-                    price: self.price_in(&instrument, t.average_price)?,
-                    time: crate::time::ist_to_timestamp(t.fill_timestamp)?,
-                    instrument,
-                })
-            })
-            .collect()
+        trades.iter().map(|t| self.fill(t)).collect()
+    }
+
+    /// The fills of one order (`GET /orders/:order_id/trades`), oldest first.
+    pub async fn order_fills(&self, order_id: &str) -> Result<Vec<Fill>, KiteError> {
+        let id = order_id.to_string();
+        let trades = self
+            .read(Endpoint::Other, |c| c.order_trades(&id).into_future())
+            .await?;
+        trades.iter().map(|t| self.fill(t)).collect()
+    }
+
+    fn fill(&self, t: &kiteconnect::Trade) -> Result<Fill, KiteError> {
+        let instrument = format!("{}:{}", t.exchange, t.tradingsymbol);
+        Ok(Fill {
+            trade_id: t.trade_id.clone(),
+            order_id: t.order_id.clone(),
+            quantity: exact::count_in(t.quantity)?,
+            price: self.price_in(&instrument, t.average_price)?,
+            time: crate::time::ist_to_timestamp(t.fill_timestamp)?,
+            instrument,
+        })
     }
 
     /// Today's orders, oldest first.
@@ -134,16 +144,97 @@ impl KiteBroker {
         Ok(None)
     }
 
-    /// Polls the order until it is COMPLETE, REJECTED or CANCELLED.
+    /// Polls the order until it is COMPLETE, REJECTED or CANCELLED, for at most
+    /// `KiteConfig::final_status_timeout` when one is set (else without end).
     ///
     /// Polling (not the ticker's order updates) keeps this correct across ticker
     /// reconnects; the interval is `KiteConfig::poll_every`.
     pub async fn final_status(&self, order_id: &str) -> Result<OrderSnapshot, KiteError> {
+        match self.config().final_status_timeout {
+            Some(limit) => self.final_status_within(order_id, limit).await,
+            None => self.poll_until_final(order_id, &mut None).await,
+        }
+    }
+
+    /// [`KiteBroker::final_status`] bounded by `limit` (reads and retries
+    /// included). An order still working then is [`KiteError::StillWorking`]: it
+    /// exists at Kite and may still fill, so the caller must neither count it as
+    /// rejected nor send it again; it re-reads it by id later, or cancels it
+    /// ([`KiteBroker::settle`]).
+    pub async fn final_status_within(
+        &self,
+        order_id: &str,
+        limit: Duration,
+    ) -> Result<OrderSnapshot, KiteError> {
+        self.bounded(order_id, limit)
+            .await
+            .map_err(|(error, _)| error)
+    }
+
+    /// Waits up to `limit` for the order's final status; if it is still working
+    /// then, cancels it (with its own variety) and waits up to `limit` again for
+    /// the final state, which may be COMPLETE (it filled meanwhile) or CANCELLED
+    /// with part of it filled (`filled_quantity`, `average_price`). For orders whose
+    /// intent is "now or not at all", such as the engine's MARKET orders. Still
+    /// working after the cancel: [`KiteError::StillWorking`].
+    pub async fn settle(
+        &self,
+        order_id: &str,
+        limit: Duration,
+    ) -> Result<OrderSnapshot, KiteError> {
+        let (working, last) = match self.bounded(order_id, limit).await {
+            Ok(done) => return Ok(done),
+            Err((error @ KiteError::StillWorking { .. }, last)) => (error, last),
+            Err((error, _)) => return Err(error),
+        };
+        let variety = last
+            .as_ref()
+            .and_then(|o| Variety::parse(&o.variety))
+            .unwrap_or_default();
+        tracing::warn!(order_id, error = %working, "order not final in time; cancelling it");
+        if let Err(refused) = self.cancel_order_as(variety, order_id).await {
+            // Refused because it just completed (or was rejected) is fine: re-read.
+            tracing::info!(order_id, error = %refused, "cancel refused; reading the order");
+        }
+        self.final_status_within(order_id, limit).await
+    }
+
+    /// Polls within `limit`; on timeout the error carries the latest snapshot.
+    async fn bounded(
+        &self,
+        order_id: &str,
+        limit: Duration,
+    ) -> Result<OrderSnapshot, (KiteError, Option<OrderSnapshot>)> {
+        let mut last = None;
+        let outcome = tokio::time::timeout(limit, self.poll_until_final(order_id, &mut last)).await;
+        match outcome {
+            Ok(result) => result.map_err(|error| (error, None)),
+            Err(_elapsed) => {
+                let status = match last.as_ref().map(|o: &OrderSnapshot| &o.state) {
+                    Some(OrderState::Pending(status)) => status.clone(),
+                    _ => "not read yet".into(),
+                };
+                let error = KiteError::StillWorking {
+                    order_id: order_id.to_string(),
+                    status,
+                };
+                Err((error, last))
+            }
+        }
+    }
+
+    /// Polls until final, keeping the latest (working) snapshot in `last`.
+    async fn poll_until_final(
+        &self,
+        order_id: &str,
+        last: &mut Option<OrderSnapshot>,
+    ) -> Result<OrderSnapshot, KiteError> {
         loop {
             let snapshot = self.order(order_id).await?;
             if snapshot.state.is_final() {
                 return Ok(snapshot);
             }
+            *last = Some(snapshot);
             tokio::time::sleep(self.config().poll_every).await;
         }
     }

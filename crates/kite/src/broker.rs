@@ -7,19 +7,19 @@
 //! once: a lost answer becomes [`KiteError::OutcomeUnknown`] and the caller looks the
 //! order up by its tag ([`KiteBroker::find_by_tag`]) instead of sending it again.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use kiteconnect::{KiteConnect, OrderParams, OrderType, Variety};
+use kiteconnect::{KiteConnect, OrderParams, OrderType};
 
 use crate::config::KiteConfig;
 use crate::error::KiteError;
 use crate::exact;
 use crate::instruments::{Instrument, Instruments};
 use crate::limits::{Endpoint, Limits};
-use crate::orders::{OrderKind, OrderRequest};
+use crate::orders::{OrderKind, OrderRequest, Variety};
 use crate::session::{ExpiryCause, SessionState};
 
 /// The Kite broker. Cheap to clone; clones share everything.
@@ -139,6 +139,20 @@ impl KiteBroker {
         result
     }
 
+    /// Ends the API session at Kite (`DELETE /session/token?api_key=..&access_token=..`)
+    /// and marks it expired here, so placements stop at once. The session file is the
+    /// login command's to remove; the user stays logged in to Kite web and app.
+    pub async fn logout(&self) -> Result<(), KiteError> {
+        self.read(Endpoint::Other, |c| {
+            c.invalidate_access_token().into_future()
+        })
+        .await?;
+        self.inner
+            .session
+            .mark_expired(ExpiryCause::LoggedOut, jiff::Timestamp::now());
+        Ok(())
+    }
+
     /// Places an order exactly once and returns Kite's order id.
     ///
     /// Prices are rounded to the tick in the favourable direction; MARKET and SL-M
@@ -146,6 +160,16 @@ impl KiteBroker {
     /// answer is lost (timeout, dropped connection, 5xx) the result is
     /// [`KiteError::OutcomeUnknown`]: call [`KiteBroker::find_by_tag`], never resend.
     pub async fn place_order(&self, order: &OrderRequest) -> Result<String, KiteError> {
+        self.place_order_as(Variety::Regular, order).await
+    }
+
+    /// [`KiteBroker::place_order`] as `variety`: [`Variety::Amo`] queues an
+    /// after-market order (`POST /orders/amo`) for the next session.
+    pub async fn place_order_as(
+        &self,
+        variety: Variety,
+        order: &OrderRequest,
+    ) -> Result<String, KiteError> {
         let instrument = self.instrument(&order.instrument)?;
         let params = self.order_params(order, &instrument)?;
         // Sent even while the session is marked expired: the engine pauses entries
@@ -154,9 +178,9 @@ impl KiteBroker {
         self.inner.limits.acquire(Endpoint::PlaceOrder).await;
         let client = self.client()?;
         let tag = order.tag.as_str();
-        tracing::info!(tag, instrument = %order.instrument, "placing order");
+        tracing::info!(tag, instrument = %order.instrument, variety = variety.as_str(), "placing order");
         let result = client
-            .place_order(Variety::Regular, params)
+            .place_order(variety.kite(), params)
             .await
             .map(|placed| placed.order_id)
             .map_err(|error| KiteError::from_placement(error, tag));
@@ -169,13 +193,13 @@ impl KiteBroker {
         order: &OrderRequest,
         instrument: &Instrument,
     ) -> Result<OrderParams, KiteError> {
-        let quantity = order.quantity.get();
-        if !quantity.is_multiple_of(instrument.lot_size) {
+        if instrument.segment == "INDICES" {
             return Err(KiteError::InvalidInput(format!(
-                "{quantity} is not a multiple of the lot size {} of {}",
-                instrument.lot_size, instrument.key
+                "{} is an index, not a tradable instrument",
+                instrument.key
             )));
         }
+        let quantity = whole_lots(order, instrument)?;
         let protection = self.inner.config.market_protection.wire();
         let out = |p| exact::price_out(p, instrument.tick, order.side).map(|p| p.to_f64());
         let params = OrderParams::new()
@@ -201,6 +225,109 @@ impl KiteBroker {
                 .market_protection(protection),
         })
     }
+}
+
+/// The order's quantity, refused unless it is a whole number of lots.
+pub(crate) fn whole_lots(order: &OrderRequest, instrument: &Instrument) -> Result<u32, KiteError> {
+    let quantity = order.quantity.get();
+    if quantity.is_multiple_of(instrument.lot_size) {
+        Ok(quantity)
+    } else {
+        Err(KiteError::InvalidInput(format!(
+            "{quantity} is not a multiple of the lot size {} of {}",
+            instrument.lot_size, instrument.key
+        )))
+    }
+}
+
+/// The path of the full instrument dump.
+const DUMP_PATH: &str = "/instruments";
+/// Whole-request budget of the multi-megabyte dump (the official crate's figure).
+const DUMP_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl KiteBroker {
+    /// `GET /instruments` signed with the session, as Kite's documentation shows it
+    /// and pykiteconnect and gokiteconnect send it. The official Rust crate sends the
+    /// dump request without `Authorization`; a Kite that authenticates every request
+    /// (the docs' rule since v3) would refuse that, so while a live token exists the
+    /// dump is fetched here, through the same budget, retries and TokenException
+    /// handling as every read. `None` without a live token: the caller then fetches it
+    /// unsigned through the crate.
+    pub(crate) async fn fetch_dump_signed(&self) -> Option<Result<Vec<u8>, KiteError>> {
+        let status = self.inner.session.status();
+        let token = status.token.filter(|_| status.expired.is_none())?;
+        let config = &self.inner.config;
+        let url = format!("{}{DUMP_PATH}", config.rest_root.trim_end_matches('/'));
+        let auth = format!("token {}:{}", config.api_key, token.expose());
+        let http = match reqwest::Client::builder()
+            .user_agent(concat!("kitebreak/", env!("CARGO_PKG_VERSION")))
+            .timeout(DUMP_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+        {
+            Ok(http) => http,
+            Err(error) => return Some(Err(KiteError::Setup(transport(error)))),
+        };
+        let fetch = |_client: KiteConnect| download(&http, &url, &auth);
+        Some(self.read(Endpoint::Other, fetch).await)
+    }
+}
+
+/// One signed GET of the dump, with Kite's errors as the crate reports them.
+async fn download(http: &reqwest::Client, url: &str, auth: &str) -> kiteconnect::Result<Vec<u8>> {
+    let mut authorization = reqwest::header::HeaderValue::from_str(auth)
+        .map_err(|_| kiteconnect::Error::InvalidInput("invalid api_key or access_token"))?;
+    authorization.set_sensitive(true);
+    let response = http
+        .get(url)
+        .header("X-Kite-Version", "3")
+        .header(reqwest::header::AUTHORIZATION, authorization)
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(transport)?;
+    // Kite may answer a CSV endpoint with a JSON error envelope, even with HTTP 200.
+    let is_envelope = body.trim_ascii_start().starts_with(b"{");
+    if (200..300).contains(&status) && !is_envelope {
+        return Ok(body.to_vec());
+    }
+    Err(dump_error(status, &body))
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorEnvelope {
+    message: Option<String>,
+    error_type: Option<String>,
+    data: Option<serde_json::Value>,
+}
+
+/// The crate's error for a failed dump answer: Kite's envelope when there is one.
+fn dump_error(status: u16, body: &[u8]) -> kiteconnect::Error {
+    match serde_json::from_slice::<ErrorEnvelope>(body) {
+        Ok(envelope) => kiteconnect::Error::Api(kiteconnect::error::ApiError::new(
+            kiteconnect::error::ErrorKind::from(
+                envelope.error_type.as_deref().unwrap_or("Unknown"),
+            ),
+            envelope.message.unwrap_or_else(|| format!("HTTP {status}")),
+            status,
+            envelope.data,
+        )),
+        Err(source) if (200..300).contains(&status) => kiteconnect::Error::Decode {
+            path: DUMP_PATH.into(),
+            source,
+        },
+        Err(_) => kiteconnect::Error::Http {
+            status,
+            path: DUMP_PATH.into(),
+        },
+    }
+}
+
+/// A transport failure without its URL (the URL carries no secret, but the crate
+/// strips it too).
+fn transport(error: reqwest::Error) -> kiteconnect::Error {
+    kiteconnect::Error::Transport(Box::new(error.without_url()))
 }
 
 /// Kite's exchange from the dump's text.

@@ -26,6 +26,17 @@ pub enum MarketProtection {
 }
 
 impl MarketProtection {
+    /// A custom band of `percent` (1 to 100); anything else is refused.
+    pub fn percent(percent: u8) -> Result<MarketProtection, KiteError> {
+        if (1..=100).contains(&percent) {
+            Ok(MarketProtection::Percent(percent))
+        } else {
+            Err(KiteError::InvalidInput(format!(
+                "market protection must be 1 to 100 percent, got {percent}"
+            )))
+        }
+    }
+
     /// The value of the form field.
     pub fn wire(self) -> f64 {
         match self {
@@ -62,6 +73,9 @@ pub struct KiteConfig {
     pub ticker_silence: Duration,
     /// How often `final_status` polls the order book.
     pub poll_every: Duration,
+    /// The longest `final_status` waits before answering `StillWorking`; `None`
+    /// waits until the order is final (see `KiteBroker::final_status_within`).
+    pub final_status_timeout: Option<Duration>,
 }
 
 impl KiteConfig {
@@ -80,6 +94,7 @@ impl KiteConfig {
             retry_delay: Duration::from_millis(200),
             ticker_silence: Duration::from_secs(5),
             poll_every: Duration::from_millis(250),
+            final_status_timeout: None,
         }
     }
 
@@ -126,5 +141,26 @@ impl KiteConfig {
     pub(crate) fn ws_url(&self) -> Result<url::Url, KiteError> {
         url::Url::parse(&self.ws_root)
             .map_err(|e| KiteError::InvalidInput(format!("ticker URL {}: {e}", self.ws_root)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn market_protection_is_automatic_by_default_and_never_zero() {
+        assert_eq!(MarketProtection::default().wire(), -1.0);
+        assert_eq!(
+            MarketProtection::percent(1).map(|m| m.wire()).ok(),
+            Some(1.0)
+        );
+        assert_eq!(
+            MarketProtection::percent(100).map(|m| m.wire()).ok(),
+            Some(100.0)
+        );
+        assert!(MarketProtection::percent(0).is_err());
+        assert!(MarketProtection::percent(101).is_err());
+        assert_eq!(KiteConfig::new("k", "/tmp").final_status_timeout, None);
     }
 }

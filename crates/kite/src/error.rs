@@ -3,8 +3,10 @@
 //! Every failure of the Kite API is sorted into one of four classes ([`ErrorClass`]):
 //! retryable (network, 429, 5xx on reads), rejected (validation, RMS: asking again
 //! will not help), fatal (the session token is dead: log in again) and unknown outcome
-//! (an order placement whose answer never came: reconcile by tag, never resend
-//! blindly). Secrets never reach these values: the official crate already strips
+//! (an order placement whose answer never came, or an order still working when a
+//! bounded wait ended: reconcile, never resend blindly). Kite's `error_type` decides
+//! before the HTTP status (a named refusal such as OrderException is a rejection even
+//! on HTTP 500). Secrets never reach these values: the official crate already strips
 //! queries and redacts tokens, and nothing here formats a token.
 
 use kiteconnect::error::ErrorKind;
@@ -18,7 +20,9 @@ pub enum ErrorClass {
     Rejected,
     /// The session is gone (TokenException) or the adapter is misconfigured.
     Fatal,
-    /// An order placement may or may not have happened: look it up by its tag.
+    /// An order's outcome is not known yet: a placement whose answer was lost (look
+    /// it up by its tag) or an order still working when the wait ended (re-read it
+    /// by id). Never treat it as rejected, never send it again.
     UnknownOutcome,
 }
 
@@ -53,6 +57,15 @@ pub enum KiteError {
         /// What went wrong on the wire.
         #[source]
         source: kiteconnect::Error,
+    },
+    /// The order was still working (`status`) when the bounded wait for its final
+    /// status ended. It exists at Kite and may still fill.
+    #[error("order {order_id} is still {status}; its final status is not known yet")]
+    StillWorking {
+        /// Kite's order id.
+        order_id: String,
+        /// Kite's last status seen, e.g. `OPEN`.
+        status: String,
     },
     /// A response that does not fit what Kite documents.
     #[error("unexpected kite response: {0}")]
@@ -92,7 +105,9 @@ impl KiteError {
             | KiteError::NoSession
             | KiteError::Io { .. }
             | KiteError::Setup(_) => ErrorClass::Fatal,
-            KiteError::OutcomeUnknown { .. } => ErrorClass::UnknownOutcome,
+            KiteError::OutcomeUnknown { .. } | KiteError::StillWorking { .. } => {
+                ErrorClass::UnknownOutcome
+            }
         }
     }
 
@@ -102,21 +117,22 @@ impl KiteError {
     }
 
     /// Classifies an error of a call that changes nothing (reads, logins).
+    ///
+    /// Kite's `error_type` decides first (kite-api.md §3): TokenException is fatal,
+    /// the refusals (Input, Order, Permission, User, TwoFA, Margin, Holding) are
+    /// rejections whatever the HTTP status; 429 is always a rate limit; the rest
+    /// (Network, Data, General, unknown types) are transient on 5xx.
     pub fn from_read(error: kiteconnect::Error) -> KiteError {
         match &error {
-            kiteconnect::Error::Api(api) => {
-                if api.kind == ErrorKind::Token {
-                    KiteError::TokenExpired
-                } else if transient_status(api.status) || api.kind == ErrorKind::Network {
-                    KiteError::Retryable(error)
-                } else {
-                    KiteError::Rejected {
-                        kind: api.kind.to_string(),
-                        message: api.message.clone(),
-                        status: api.status,
-                    }
-                }
-            }
+            kiteconnect::Error::Api(api) => match api_verdict(api) {
+                Verdict::Token => KiteError::TokenExpired,
+                Verdict::Transient => KiteError::Retryable(error),
+                Verdict::Refused | Verdict::Unclear => KiteError::Rejected {
+                    kind: api.kind.to_string(),
+                    message: api.message.clone(),
+                    status: api.status,
+                },
+            },
             kiteconnect::Error::Http { status, .. }
             | kiteconnect::Error::Blocked { status, .. } => {
                 if transient_status(*status) {
@@ -139,17 +155,21 @@ impl KiteError {
 
     /// Classifies an error of an order placement tagged `tag`.
     ///
-    /// Only answers that prove Kite did not act are definite: 429 and 4xx envelopes,
-    /// TokenException, and a connection that was never established. A timeout, a
-    /// dropped connection, a 5xx or an unreadable 200 may hide a placed order.
+    /// Only answers that prove Kite did not act are definite: 429, a refusal named
+    /// by its `error_type` (InputException, OrderException, MarginException, ...)
+    /// at any status, 4xx envelopes, TokenException, a Cloudflare block, and a
+    /// connection that was never established. A timeout, a dropped connection, a 5xx
+    /// without a refusal type (NetworkException: the API could not reach the OMS,
+    /// DataException, GeneralException) or an unreadable 200 may hide a placed order.
     pub fn from_placement(error: kiteconnect::Error, tag: &str) -> KiteError {
         let unknown = match &error {
-            kiteconnect::Error::Api(api) => api.kind != ErrorKind::Token && api.status >= 500,
+            kiteconnect::Error::Api(api) => api_verdict(api) == Verdict::Transient,
             kiteconnect::Error::Http { status, .. } => *status >= 500,
             kiteconnect::Error::Transport(source) => !never_sent(source.as_ref()),
             kiteconnect::Error::Decode { .. } => true,
             _ => false,
         };
+        let unknown = unknown && !is_rate_limit(&error);
         if unknown {
             KiteError::OutcomeUnknown {
                 tag: tag.to_string(),
@@ -158,6 +178,51 @@ impl KiteError {
         } else {
             KiteError::from_read(error)
         }
+    }
+}
+
+/// What an error envelope says about the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// TokenException: the session is gone; nothing was done.
+    Token,
+    /// Kite (or the OMS behind it) refused the request; nothing was done.
+    Refused,
+    /// Rate limit or server trouble: a read may be repeated.
+    Transient,
+    /// A 4xx without a refusal type, e.g. `GeneralException` "Route not found".
+    Unclear,
+}
+
+/// The verdict of one error envelope, from its `error_type` first and its HTTP
+/// status second.
+fn api_verdict(api: &kiteconnect::error::ApiError) -> Verdict {
+    match &api.kind {
+        ErrorKind::Token => Verdict::Token,
+        _ if api.status == 429 => Verdict::Transient,
+        ErrorKind::Input
+        | ErrorKind::Order
+        | ErrorKind::Permission
+        | ErrorKind::User
+        | ErrorKind::TwoFA => Verdict::Refused,
+        ErrorKind::Other(name) if REFUSALS.contains(&name.as_str()) => Verdict::Refused,
+        ErrorKind::Network => Verdict::Transient,
+        _ if transient_status(api.status) => Verdict::Transient,
+        _ => Verdict::Unclear,
+    }
+}
+
+/// `error_type`s the crate has no variant for that still mean "refused".
+const REFUSALS: [&str; 2] = ["MarginException", "HoldingException"];
+
+/// HTTP 429 in any form: Kite counted the request against a limit and did nothing.
+fn is_rate_limit(error: &kiteconnect::Error) -> bool {
+    match error {
+        kiteconnect::Error::Api(api) => api.status == 429,
+        kiteconnect::Error::Http { status, .. } | kiteconnect::Error::Blocked { status, .. } => {
+            *status == 429
+        }
+        _ => false,
     }
 }
 

@@ -36,6 +36,6 @@ pub use error::{ErrorClass, KiteError};
 pub use historical::{HistoricalCandle, Interval};
 pub use instruments::{Instrument, Instruments};
 pub use market::{InstrumentRefresh, Ohlc, QUOTE_BATCH, instruments_from_file};
-pub use orders::{OrderKind, OrderRequest, OrderSnapshot, OrderState, Product, Side, Tag};
+pub use orders::{OrderKind, OrderRequest, OrderSnapshot, OrderState, Product, Side, Tag, Variety};
 pub use session::{Expired, ExpiryCause, SessionState, SessionStatus, StoredSession};
 pub use ticker::{MarketEvent, TickerManager, TickerState};

@@ -180,8 +180,12 @@ impl KiteBroker {
         }
     }
 
-    /// Downloads the full dump (public: no session needed).
+    /// Downloads the full dump: signed while a session is live (as Kite documents
+    /// it), else unsigned through the crate (Kite serves the dump publicly).
     async fn fetch_dump(&self) -> Result<Vec<u8>, KiteError> {
+        if let Some(signed) = self.fetch_dump_signed().await {
+            return signed;
+        }
         let client = self.config().client(None)?;
         let response = self.read_public(|| client.instruments().response()).await?;
         Ok(response.body().to_vec())

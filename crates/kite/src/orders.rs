@@ -58,6 +58,44 @@ impl Tag {
     }
 }
 
+/// Kite's order variety: the `:variety` of `/orders/:variety[/:order_id]`. Modify
+/// and cancel must name the variety the order was placed with (kite-api.md §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Variety {
+    /// A regular order, for the trading session.
+    #[default]
+    Regular,
+    /// An after-market order, queued for the next session.
+    Amo,
+}
+
+impl Variety {
+    /// Kite's name: `regular` or `amo`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variety::Regular => "regular",
+            Variety::Amo => "amo",
+        }
+    }
+
+    /// From Kite's `variety` text; `None` for varieties this adapter does not place
+    /// (`co`, `iceberg`, `auction`).
+    pub fn parse(text: &str) -> Option<Variety> {
+        match text {
+            "regular" => Some(Variety::Regular),
+            "amo" => Some(Variety::Amo),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn kite(self) -> kiteconnect::Variety {
+        match self {
+            Variety::Regular => kiteconnect::Variety::Regular,
+            Variety::Amo => kiteconnect::Variety::Amo,
+        }
+    }
+}
+
 /// Price type of an order, with its prices (rounded to the tick when sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderKind {
@@ -157,6 +195,8 @@ pub struct OrderSnapshot {
     pub order_id: String,
     /// The tag it was placed with, if any.
     pub tag: Option<String>,
+    /// Kite's `variety` (`regular`, `amo`, ...): the one modify and cancel must use.
+    pub variety: String,
     /// `EXCHANGE:SYMBOL`.
     pub instrument: String,
     /// Buy or sell.
@@ -192,6 +232,7 @@ impl OrderSnapshot {
         Ok(OrderSnapshot {
             order_id: order.order_id.clone(),
             tag: order.tag.clone(),
+            variety: order.variety.clone(),
             instrument: format!("{}:{}", order.exchange, order.tradingsymbol),
             side,
             state: OrderState::parse(&order.status),
@@ -206,5 +247,35 @@ impl OrderSnapshot {
     /// True if this order carries `tag` (as `tag` or among `tags`).
     pub(crate) fn kite_has_tag(order: &kiteconnect::Order, tag: &str) -> bool {
         order.tag.as_deref() == Some(tag) || order.tags.iter().any(|t| t == tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_one_to_twenty_ascii_letters_or_digits() {
+        let longest = "K".repeat(Tag::MAX);
+        assert_eq!(Tag::new(&longest).map(|t| t.as_str().len()).ok(), Some(20));
+        assert!(Tag::new("KB00001Z").is_ok());
+        for bad in [
+            "K".repeat(Tag::MAX + 1),
+            String::new(),
+            "kb 1".into(),
+            "kb-1".into(),
+            "kb1é".into(),
+        ] {
+            assert!(Tag::new(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn varieties_use_kites_path_names() {
+        assert_eq!(Variety::Regular.as_str(), "regular");
+        assert_eq!(Variety::Amo.as_str(), "amo");
+        assert_eq!(Variety::Amo.kite().to_string(), "amo");
+        assert_eq!(Variety::parse("amo"), Some(Variety::Amo));
+        assert_eq!(Variety::parse("co"), None);
     }
 }

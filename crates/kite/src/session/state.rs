@@ -43,14 +43,17 @@ pub enum ExpiryCause {
     Refused,
     /// The token reached its expiry time (06:00 IST after the login).
     Elapsed,
+    /// kitebreak ended the session itself (`KiteBroker::logout`).
+    LoggedOut,
 }
 
 impl ExpiryCause {
-    /// A stable name for JSON and metrics: `refused` or `elapsed`.
+    /// A stable name for JSON and metrics: `refused`, `elapsed` or `logged_out`.
     pub fn as_str(self) -> &'static str {
         match self {
             ExpiryCause::Refused => "refused",
             ExpiryCause::Elapsed => "elapsed",
+            ExpiryCause::LoggedOut => "logged_out",
         }
     }
 
@@ -59,6 +62,7 @@ impl ExpiryCause {
         match self {
             ExpiryCause::Refused => "Kite refused the access token (TokenException)",
             ExpiryCause::Elapsed => "the access token reached its expiry time (06:00 IST)",
+            ExpiryCause::LoggedOut => "the session was logged out",
         }
     }
 }

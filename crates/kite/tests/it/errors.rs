@@ -216,3 +216,244 @@ async fn untraded_instruments_are_absent_from_ltp_not_an_error() {
         Some(&crate::helpers::price("101.3"))
     );
 }
+
+fn envelope(status: u16, kind: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "status": "error", "message": message, "error_type": kind, "data": null
+    }))
+}
+
+fn html(status: u16) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw("<html>bad gateway</html>", "text/html")
+}
+
+/// Kite's error answers (kite-api.md §3, §11) and what each means for a read: the
+/// class, and whether the read is repeated (two attempts allowed).
+fn read_cases() -> Vec<(&'static str, ResponseTemplate, ErrorClass, usize)> {
+    use ErrorClass::{Fatal, Rejected, Retryable};
+    vec![
+        (
+            "token",
+            envelope(
+                403,
+                "TokenException",
+                "Incorrect `api_key` or `access_token`.",
+            ),
+            Fatal,
+            1,
+        ),
+        (
+            "input",
+            envelope(400, "InputException", "Invalid `order_id`."),
+            Rejected,
+            1,
+        ),
+        (
+            "order 500",
+            envelope(500, "OrderException", "Couldn't find that `order_id`."),
+            Rejected,
+            1,
+        ),
+        (
+            "order 400",
+            envelope(400, "OrderException", "Order not found."),
+            Rejected,
+            1,
+        ),
+        (
+            "permission",
+            envelope(
+                403,
+                "PermissionException",
+                "No IPs configured for this app.",
+            ),
+            Rejected,
+            1,
+        ),
+        (
+            "margin",
+            envelope(400, "MarginException", "Insufficient funds."),
+            Rejected,
+            1,
+        ),
+        (
+            "route",
+            envelope(404, "GeneralException", "Route not found"),
+            Rejected,
+            1,
+        ),
+        (
+            "error in a 200",
+            envelope(200, "InputException", "Invalid segment."),
+            Rejected,
+            1,
+        ),
+        (
+            "rate limit",
+            envelope(429, "NetworkException", "Too many requests"),
+            Retryable,
+            2,
+        ),
+        ("rate limit, bare", ResponseTemplate::new(429), Retryable, 2),
+        (
+            "oms down",
+            envelope(503, "NetworkException", "Unable to reach the OMS."),
+            Retryable,
+            2,
+        ),
+        (
+            "bad oms answer",
+            envelope(502, "DataException", "Bad response from the OMS."),
+            Retryable,
+            2,
+        ),
+        (
+            "general 500",
+            envelope(500, "GeneralException", "Something went wrong"),
+            Retryable,
+            2,
+        ),
+        ("gateway page", html(502), Retryable, 2),
+        ("gateway timeout", html(504), Retryable, 2),
+    ]
+}
+
+#[tokio::test]
+async fn every_kite_error_type_is_classified_for_reads() {
+    for (name, answer, class, attempts) in read_cases() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/orders"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().expect("dir");
+        let mut config = config_for(&server.uri(), "ws://127.0.0.1:9", dir.path());
+        config.read_attempts = 2;
+        let token = AccessToken::new("tok").expect("token");
+        let broker = KiteBroker::new(config, SessionState::new(Some(token)));
+        let failure = broker.orders().await.expect_err(name);
+        assert_eq!(failure.class(), class, "{name}: {failure}");
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(attempts),
+            "{name}"
+        );
+        assert_eq!(
+            broker.session().is_expired(),
+            class == ErrorClass::Fatal,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_kite_error_type_is_classified_for_placements_and_none_is_resent() {
+    use ErrorClass::{Fatal, Rejected, Retryable, UnknownOutcome};
+    let cases = vec![
+        (
+            "token",
+            envelope(403, "TokenException", "Token expired"),
+            Fatal,
+        ),
+        (
+            "input",
+            envelope(400, "InputException", "Markets are closed right now."),
+            Rejected,
+        ),
+        // A refusal named by its type is definite even when sent with HTTP 500.
+        (
+            "order 500",
+            envelope(500, "OrderException", "Order rejected by RMS."),
+            Rejected,
+        ),
+        (
+            "margin",
+            envelope(400, "MarginException", "Insufficient funds."),
+            Rejected,
+        ),
+        (
+            "holding",
+            envelope(400, "HoldingException", "Insufficient holdings."),
+            Rejected,
+        ),
+        (
+            "static ip",
+            envelope(
+                403,
+                "PermissionException",
+                "No IPs configured for this app.",
+            ),
+            Rejected,
+        ),
+        (
+            "route",
+            envelope(404, "GeneralException", "Route not found"),
+            Rejected,
+        ),
+        (
+            "rate limit",
+            envelope(429, "NetworkException", "Too many requests"),
+            Retryable,
+        ),
+        ("rate limit, bare", ResponseTemplate::new(429), Retryable),
+        // The API may have handed the order to the OMS before failing.
+        (
+            "oms down",
+            envelope(503, "NetworkException", "Unable to reach the OMS."),
+            UnknownOutcome,
+        ),
+        (
+            "bad oms answer",
+            envelope(502, "DataException", "Bad response from the OMS."),
+            UnknownOutcome,
+        ),
+        (
+            "general 500",
+            envelope(500, "GeneralException", "Something went wrong"),
+            UnknownOutcome,
+        ),
+        ("gateway page", html(502), UnknownOutcome),
+        (
+            "unreadable 200",
+            ResponseTemplate::new(200).set_body_raw("{\"status\":\"succ", "application/json"),
+            UnknownOutcome,
+        ),
+    ];
+    for (name, answer, class) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/orders/regular"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let (broker, _dir) = broker(&server).await;
+        let failure = broker.place_order(&buy()).await.expect_err(name);
+        assert_eq!(failure.class(), class, "{name}: {failure}");
+        if class == UnknownOutcome {
+            assert!(
+                matches!(&failure, kitebreak_kite::KiteError::OutcomeUnknown { tag, .. } if tag == "kbw1"),
+                "{name}: {failure}"
+            );
+        }
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(1),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_read_whose_connection_is_refused_is_retried_then_retryable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_for(&format!("http://{addr}"), "ws://127.0.0.1:9", dir.path());
+    let session = SessionState::new(Some(AccessToken::new("tok").expect("token")));
+    let broker = KiteBroker::new(config, session);
+    let failure = broker.orders().await.expect_err("refused");
+    assert_eq!(failure.class(), ErrorClass::Retryable);
+    assert!(matches!(failure, kitebreak_kite::KiteError::Retryable(_)));
+}

@@ -117,3 +117,80 @@ async fn fills_are_exact_trades_of_the_order() {
     assert_eq!((fill.quantity, fill.price), (1, price("1512.35")));
     assert_eq!(fill.instrument, "NSE:INFY");
 }
+
+fn resting_buy(tag: &str) -> OrderRequest {
+    OrderRequest {
+        kind: OrderKind::Limit {
+            price: price("1400"),
+        },
+        ..market_buy(tag)
+    }
+}
+
+#[tokio::test]
+async fn a_bounded_wait_on_a_resting_order_says_still_working_and_changes_nothing() {
+    let env = spawn().await;
+    let id = env
+        .broker
+        .place_order(&resting_buy("kbrest2"))
+        .await
+        .expect("placed");
+    let error = env
+        .broker
+        .final_status_within(&id, std::time::Duration::from_millis(300))
+        .await
+        .expect_err("it rests");
+    assert_eq!(error.class(), ErrorClass::UnknownOutcome);
+    assert!(
+        matches!(&error, KiteError::StillWorking { order_id, status } if *order_id == id && status == "OPEN"),
+        "{error}"
+    );
+    assert!(log(&env.sim).iter().all(|r| r.method != "DELETE"));
+    assert_eq!(
+        env.broker.order(&id).await.expect("read").state,
+        OrderState::Pending("OPEN".into())
+    );
+}
+
+#[tokio::test]
+async fn settle_cancels_an_order_still_working_after_the_wait_and_reports_its_end() {
+    let env = spawn().await;
+    let id = env
+        .broker
+        .place_order(&resting_buy("kbrest3"))
+        .await
+        .expect("placed");
+    let done = env
+        .broker
+        .settle(&id, std::time::Duration::from_millis(300))
+        .await
+        .expect("settled");
+    assert_eq!(done.state, OrderState::Cancelled);
+    assert_eq!(done.filled_quantity, 0);
+    let cancels: Vec<_> = log(&env.sim)
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(cancels, [format!("/orders/regular/{id}")]);
+
+    let filled = env
+        .broker
+        .place_order(&market_buy("kbfill9"))
+        .await
+        .expect("placed");
+    let done = env
+        .broker
+        .settle(&filled, std::time::Duration::from_secs(5))
+        .await
+        .expect("settled");
+    assert_eq!(done.state, OrderState::Complete);
+    assert_eq!(
+        log(&env.sim)
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count(),
+        1,
+        "a filled order is not cancelled"
+    );
+}
