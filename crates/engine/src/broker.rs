@@ -1,8 +1,9 @@
 //! The [`Broker`] trait: the engine's only way to place orders and read prices.
 //!
 //! Deliberately small: place a market order under a unique tag, learn its final
-//! status, read a last traded price, and list orders and positions for the account
-//! endpoints. The paper broker implements it today; a Kite broker will later. The
+//! status, find an order again by its tag (after a lost answer or a crash), read last
+//! traded prices (one symbol, or many in one call for the polling fallback), and list
+//! orders and positions. The paper broker and the Kite adapter implement it. The
 //! engine holds an `Arc<dyn Broker>`, so futures are boxed by hand (async fns in
 //! traits are not object safe).
 
@@ -63,7 +64,9 @@ pub type OrderId = String;
 /// Where an order ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderStatus {
-    /// Filled completely.
+    /// Filled, completely or in part: `filled_quantity` is what was bought or sold
+    /// (an order cancelled after a partial fill ends here with the filled part, never
+    /// as a rejection).
     Complete {
         /// Average fill price.
         average_price: Price,
@@ -77,6 +80,24 @@ pub enum OrderStatus {
         /// The broker's reason.
         reason: String,
     },
+}
+
+/// How far an order found in the broker's book has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderProgress {
+    /// Still working (open, validation pending, ...): wait for its final status.
+    Working,
+    /// Final.
+    Done(OrderStatus),
+}
+
+/// An order found in the broker's book by its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundOrder {
+    /// The broker's id.
+    pub order_id: OrderId,
+    /// Where it stands.
+    pub progress: OrderProgress,
 }
 
 /// One order as the broker's order book shows it.
@@ -159,6 +180,40 @@ pub trait Broker: Send + Sync + 'static {
 
     /// The session's open, high, low and latest price of `symbol`.
     fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>>;
+
+    /// The order placed today under `tag`, if the broker's book has it. After a
+    /// crash or a lost answer this decides: found means placed (never send that tag
+    /// again), absent means not placed.
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>>;
+
+    /// Whether the broker's book and positions outlive this process (a real broker),
+    /// so recovery can compare its positions with the open trades. The paper book
+    /// lives in memory: after a restart it knows nothing, which is not a mismatch.
+    fn book_outlives_process(&self) -> bool {
+        false
+    }
+
+    /// Last traded prices of many symbols in as few calls as the broker allows (the
+    /// polling fallback of exit monitoring). Symbols without a price are left out.
+    fn ltp_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Price)>, BrokerError>> {
+        Box::pin(async move {
+            let mut prices = Vec::with_capacity(symbols.len());
+            for symbol in symbols {
+                match self.ltp(symbol).await {
+                    Ok(price) => prices.push((symbol.clone(), price)),
+                    Err(BrokerError::NoPrice(_)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(prices)
+        })
+    }
 
     /// Today's orders, oldest first.
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>>;

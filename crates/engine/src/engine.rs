@@ -35,6 +35,7 @@ pub(crate) struct Inner {
     broker: Arc<dyn Broker>,
     monitoring: Arc<AtomicBool>,
     pub(crate) gate: Arc<Gate>,
+    reconciliation: crate::Reconciliation,
 }
 
 impl std::fmt::Debug for Engine {
@@ -54,7 +55,8 @@ impl Engine {
         broker: Arc<dyn Broker>,
     ) -> Result<Engine, EngineError> {
         let store = Store::open(&config.database).await?;
-        let books = crate::recovery::recover(&store, &config, broker.as_ref()).await?;
+        let (books, reconciliation) =
+            crate::recovery::recover(&store, &config, broker.as_ref()).await?;
         let order_seq = Arc::new(AtomicI64::new(store.last_order_seq().await?));
         let monitoring = Arc::new(AtomicBool::new(true));
         let gate = Arc::new(crate::enforce::open_gate(&store, &config).await?);
@@ -94,6 +96,7 @@ impl Engine {
                 broker,
                 monitoring,
                 gate,
+                reconciliation,
             }),
         };
         if let Some(every) = ctx.config.enforce_every {
@@ -203,6 +206,12 @@ impl Engine {
                 detail,
             }])
             .await
+    }
+
+    /// What start-up reconciliation with the broker found (orders settled by tag,
+    /// position mismatches). It finished before the engine took any command.
+    pub fn reconciliation(&self) -> &crate::Reconciliation {
+        &self.inner.reconciliation
     }
 
     /// How well the store's group commit is batching.

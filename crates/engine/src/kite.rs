@@ -13,15 +13,14 @@
 //!   (Kite's own `close` is the previous session's).
 
 use kitebreak_kite::{
-    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderSnapshot, OrderState, Product,
-    Tag,
+    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderSnapshot, Product, Tag,
 };
 use kitebreak_price::{Price, Quantity};
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
-    PositionReport, Side,
+    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
+    OrderReport, OrderStatus, PositionReport, Side,
 };
 
 /// How many order-book reads settle a placement of unknown outcome.
@@ -119,10 +118,23 @@ impl KiteAdapter {
 }
 
 /// The engine's view of a final Kite order.
-fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
+///
+/// Whatever filled is a fill: COMPLETE with `filled_quantity` below the quantity, or
+/// CANCELLED/REJECTED after a partial fill, is `Complete` with the filled units at
+/// their average price (an entry then becomes a trade of that size). Only an order
+/// that filled nothing is `Rejected`.
+pub(crate) fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
     let filled = Quantity::new(snapshot.filled_quantity).ok();
     match (&snapshot.state, snapshot.average_price, filled) {
-        (OrderState::Complete, Some(average_price), Some(filled_quantity)) => {
+        (state, Some(average_price), Some(filled_quantity)) => {
+            if snapshot.filled_quantity < snapshot.quantity {
+                tracing::warn!(
+                    order_id = snapshot.order_id,
+                    filled = snapshot.filled_quantity,
+                    quantity = snapshot.quantity,
+                    "order ended {state:?} partly filled; the filled part counts"
+                );
+            }
             OrderStatus::Complete {
                 average_price,
                 filled_quantity,
@@ -130,19 +142,24 @@ fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
             }
         }
         (state, _, _) => {
-            if snapshot.filled_quantity > 0 {
-                tracing::error!(
-                    order_id = snapshot.order_id,
-                    filled = snapshot.filled_quantity,
-                    "order ended {state:?} after a partial fill; check the position at Kite"
-                );
-            }
             let reason = snapshot
                 .message
                 .clone()
                 .unwrap_or_else(|| format!("{state:?}").to_lowercase());
             OrderStatus::Rejected { reason }
         }
+    }
+}
+
+/// An order of the book, as found by its tag.
+pub(crate) fn found(snapshot: &OrderSnapshot) -> FoundOrder {
+    FoundOrder {
+        order_id: snapshot.order_id.clone(),
+        progress: if snapshot.state.is_final() {
+            OrderProgress::Done(status_of(snapshot))
+        } else {
+            OrderProgress::Working
+        },
     }
 }
 
@@ -196,6 +213,37 @@ impl Broker for KiteAdapter {
                 low: found.low,
                 close: found.last,
             })
+        })
+    }
+
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        Box::pin(async move {
+            let snapshot = self.kite.find_by_tag(tag).await.map_err(broker_error)?;
+            Ok(snapshot.as_ref().map(found))
+        })
+    }
+
+    fn book_outlives_process(&self) -> bool {
+        true
+    }
+
+    fn ltp_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Price)>, BrokerError>> {
+        Box::pin(async move {
+            let keys: Vec<String> = symbols.iter().map(|s| self.key(s)).collect();
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            // One call per 1000 keys, each through the adapter's 1/s quote budget.
+            let mut prices = self.kite.ltp(&refs).await.map_err(broker_error)?;
+            Ok(symbols
+                .iter()
+                .zip(&keys)
+                .filter_map(|(symbol, key)| Some((symbol.clone(), prices.remove(key)?)))
+                .collect())
         })
     }
 

@@ -25,7 +25,10 @@
 //!   quantity and value, daily loss). Time comes from the configured [`Clock`].
 //! - `recovery`: at start every symbol is rebuilt with `Strategy::restore` from its
 //!   stored candles, levels and open trade, so open trades are watched at once;
-//!   orders left PENDING by a crash are settled as LOST (the paper book is gone).
+//!   every order left PENDING by a crash is looked up at the broker by its tag
+//!   (filled → applied, rejected → failed, working → awaited, absent → LOST, never
+//!   re-sent) and the broker's positions are compared with the open trades
+//!   (mismatches reported in [`Reconciliation`]), all before any command runs.
 //!
 //! # Promises and the choices behind them
 //! - Per-symbol order: one symbol's commands run one at a time on its shard; no
@@ -73,8 +76,8 @@ mod store;
 mod symbol;
 
 pub use broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
-    PositionReport, Side,
+    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
+    OrderReport, OrderStatus, PositionReport, Side,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
@@ -85,6 +88,7 @@ pub use gate::RiskStatus;
 pub use kite::KiteAdapter;
 pub use kitebreak_kite::Product as KiteProduct;
 pub use paper::PaperBroker;
+pub use recovery::{PositionMismatch, Reconciliation, SettledOrder};
 pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,
     SymbolStatus,

@@ -24,6 +24,7 @@ use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use book::Book;
+pub(crate) use send::final_row;
 
 use crate::broker::{Broker, Side};
 use crate::report::{CandleInput, CandleReport, OrderRecord, PriceReport, SymbolStatus};

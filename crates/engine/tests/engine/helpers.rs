@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, MarketOrder, Ohlc, OrderId,
-    OrderReport, OrderStatus, PaperBroker, PositionReport, Symbol,
+    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, FoundOrder, MarketOrder,
+    Ohlc, OrderId, OrderReport, OrderStatus, PaperBroker, PositionReport, Symbol,
 };
 use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{Candle, Relevel, StrategyParams};
@@ -80,6 +80,12 @@ impl Broker for TestBroker {
     }
     fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
         self.paper.ohlc(symbol)
+    }
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        self.paper.find_by_tag(tag)
     }
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
         self.paper.orders()

@@ -56,4 +56,10 @@ pub struct RiskResponse {
     pub open_trade_count: u32,
     /// The open trades.
     pub open_trades: Vec<RiskOpenTrade>,
+    /// What reconciliation with the broker found at start: `orders` (each PENDING
+    /// order's `tag`, `symbol`, `purpose`, `outcome`: filled / rejected /
+    /// not_placed), `positions_checked`, `positions_error`, and `mismatches`
+    /// (`symbol`, `broker_net`, `engine_net`).
+    #[schema(value_type = Object)]
+    pub reconciliation: serde_json::Value,
 }
