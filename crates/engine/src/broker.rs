@@ -159,6 +159,12 @@ pub enum BrokerError {
     /// the same request may succeed later.
     #[error("broker unavailable: {0}")]
     Unavailable(String),
+    /// This broker does not offer the feature (postbacks on paper).
+    #[error("the broker does not support {0}")]
+    Unsupported(&'static str),
+    /// A postback failed verification (wrong checksum, unreadable body).
+    #[error("postback refused: {0}")]
+    Forged(String),
     /// The broker session expired or is missing: log in again (`kitebreak login`).
     #[error("broker session expired: run `kitebreak login`")]
     SessionExpired,
@@ -224,4 +230,27 @@ pub trait Broker: Send + Sync + 'static {
     /// A price the engine observed (a candle close, a fed price). The paper broker
     /// fills at it; a live broker has its own feed and ignores it.
     fn observe(&self, _symbol: &Symbol, _price: Price) {}
+
+    /// Starts the broker's live feed (ticks for watched symbols, order updates,
+    /// connection states); called once by the engine at start. `None`: no live
+    /// feed (paper), and no polling fallback either.
+    fn start_feed(&self) -> Option<tokio::sync::mpsc::Receiver<crate::FeedEvent>> {
+        None
+    }
+
+    /// Stops the live feed (engine shutdown).
+    fn stop_feed(&self) {}
+
+    /// Live prices of `symbol` are wanted (a trade opened).
+    fn watch(&self, _symbol: &Symbol) {}
+
+    /// Live prices of `symbol` are no longer wanted (its trade closed).
+    fn unwatch(&self, _symbol: &Symbol) {}
+
+    /// Verifies a postback body (the broker's order webhook) and decodes its order.
+    /// [`BrokerError::Unsupported`] when this broker has none; a body that fails
+    /// verification is [`BrokerError::Forged`] and must change nothing.
+    fn verify_postback(&self, _body: &[u8]) -> Result<crate::OrderUpdate, BrokerError> {
+        Err(BrokerError::Unsupported("postbacks"))
+    }
 }

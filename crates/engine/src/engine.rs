@@ -32,10 +32,12 @@ pub struct Engine {
 pub(crate) struct Inner {
     pub(crate) shards: Vec<mpsc::Sender<Command>>,
     pub(crate) store: Store,
-    broker: Arc<dyn Broker>,
+    pub(crate) broker: Arc<dyn Broker>,
     monitoring: Arc<AtomicBool>,
     pub(crate) gate: Arc<Gate>,
     reconciliation: crate::Reconciliation,
+    pub(crate) feed: Arc<crate::feed::Feed>,
+    pub(crate) updates: Arc<crate::updates::Updates>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -61,7 +63,14 @@ impl Engine {
         let monitoring = Arc::new(AtomicBool::new(true));
         let gate = Arc::new(crate::enforce::open_gate(&store, &config).await?);
         let shard_count = config.shards.max(1);
+        // The live feed starts before the shards, so restored open trades are
+        // subscribed as soon as each shard reports them.
+        let feed_events = broker.start_feed();
+        let feed = crate::feed::feed_for(config.feed, feed_events.is_some());
+        let updates = Arc::new(crate::updates::Updates::default());
         let ctx = Arc::new(Context {
+            feed: Arc::clone(&feed),
+            updates: Arc::clone(&updates),
             store: store.clone(),
             broker: Arc::clone(&broker),
             config: Arc::new(config),
@@ -97,8 +106,14 @@ impl Engine {
                 monitoring,
                 gate,
                 reconciliation,
+                feed,
+                updates,
             }),
         };
+        if let Some(events) = feed_events {
+            crate::feed::spawn_events(Arc::downgrade(&engine.inner), events);
+            crate::feed::spawn_polls(Arc::downgrade(&engine.inner), ctx.config.feed.poll_every);
+        }
         if let Some(every) = ctx.config.enforce_every {
             crate::enforce::spawn_loop(&engine, every);
         }
@@ -227,6 +242,7 @@ impl Engine {
     /// Stops the shards after the commands already queued, then flushes and closes
     /// the database. Commands sent afterwards fail with `Stopped`.
     pub async fn shutdown(&self) {
+        self.inner.broker.stop_feed();
         for shard in &self.inner.shards {
             let (ack, done) = oneshot::channel();
             if shard.send(Command::Stop(ack)).await.is_ok() {
@@ -235,6 +251,21 @@ impl Engine {
         }
         self.inner.store.close().await;
         tracing::info!("engine stopped");
+    }
+
+    /// An order update from the broker (ticker, verified postback): the fast path to
+    /// the final status of an order a shard is waiting for. Duplicates, late updates
+    /// and other tools' orders change nothing.
+    pub fn order_update(&self, update: crate::OrderUpdate) -> crate::UpdateOutcome {
+        let outcome = self.inner.updates.apply(&update);
+        tracing::debug!(order_id = %update.order_id, ?outcome, "order update");
+        outcome
+    }
+
+    /// Queues a command for `symbol`'s shard without waiting for an answer.
+    pub(crate) async fn send(&self, symbol: &Symbol, command: Command) -> Result<(), EngineError> {
+        let shard = &self.inner.shards[shard_of(symbol, self.inner.shards.len())];
+        shard.send(command).await.map_err(|_| EngineError::Stopped)
     }
 
     async fn ask<T>(

@@ -11,17 +11,26 @@
 //!   [`BrokerError::Unavailable`].
 //! - The engine's [`Ohlc::close`] is the latest price, so it maps from Kite's `last`
 //!   (Kite's own `close` is the previous session's).
+//! - The live feed is Kite's ticker (`TickerManager`, LTP mode), started by the engine
+//!   through [`Broker::start_feed`]: ticks of `EXCHANGE:SYMBOL` become the engine's
+//!   symbols, order updates become [`OrderUpdate`]s, ticker states [`FeedState`]s.
+//!   Postbacks are verified with the app's API secret before they are trusted.
+
+use std::sync::{Arc, OnceLock};
 
 use kitebreak_kite::{
-    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderSnapshot, Product, Tag,
+    ErrorClass, KiteBroker, KiteError, MarketEvent, OrderKind, OrderRequest, OrderSnapshot,
+    Product, Tag, TickerManager, TickerState,
 };
 use kitebreak_price::{Price, Quantity};
+use tokio::sync::mpsc;
 
 use crate::Symbol;
 use crate::broker::{
     BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
     OrderReport, OrderStatus, PositionReport, Side,
 };
+use crate::feed::{FeedEvent, FeedState, OrderUpdate};
 
 /// How many order-book reads settle a placement of unknown outcome.
 const RECONCILE_ATTEMPTS: u32 = 5;
@@ -32,6 +41,8 @@ pub struct KiteAdapter {
     kite: KiteBroker,
     exchange: String,
     product: Product,
+    /// The ticker, once the engine started the feed.
+    ticker: Arc<OnceLock<TickerManager>>,
 }
 
 impl KiteAdapter {
@@ -46,6 +57,7 @@ impl KiteAdapter {
             kite,
             exchange: exchange.into(),
             product,
+            ticker: Arc::new(OnceLock::new()),
         }
     }
 
@@ -163,6 +175,60 @@ pub(crate) fn found(snapshot: &OrderSnapshot) -> FoundOrder {
     }
 }
 
+/// A Kite order as the engine's order update.
+fn update_of(snapshot: &OrderSnapshot) -> OrderUpdate {
+    OrderUpdate {
+        order_id: snapshot.order_id.clone(),
+        tag: snapshot.tag.clone(),
+        progress: found(snapshot).progress,
+    }
+}
+
+fn feed_state(state: TickerState) -> FeedState {
+    match state {
+        TickerState::Connecting => FeedState::Connecting,
+        TickerState::Connected => FeedState::Live,
+        TickerState::Reconnecting => FeedState::Reconnecting,
+        TickerState::Silent => FeedState::Silent,
+        TickerState::Stopped => FeedState::Stopped,
+    }
+}
+
+/// Forwards the ticker's events and states as the engine's feed events until either
+/// side ends.
+async fn forward(
+    prefix: String,
+    mut events: mpsc::Receiver<MarketEvent>,
+    mut states: tokio::sync::watch::Receiver<TickerState>,
+    out: mpsc::Sender<FeedEvent>,
+) {
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => match event {
+                None => return,
+                Some(MarketEvent::Tick { instrument, price }) => {
+                    let name = instrument.strip_prefix(&prefix);
+                    match name.and_then(|n| Symbol::parse(n).ok()) {
+                        Some(symbol) => FeedEvent::Tick { symbol, price },
+                        None => continue,
+                    }
+                }
+                Some(MarketEvent::Order(snapshot)) => FeedEvent::Order(update_of(&snapshot)),
+            },
+            changed = states.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let state = *states.borrow_and_update();
+                FeedEvent::State(feed_state(state))
+            }
+        };
+        if out.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Classifies a Kite error for the engine.
 fn broker_error(error: KiteError) -> BrokerError {
     match (&error, error.class()) {
@@ -228,6 +294,60 @@ impl Broker for KiteAdapter {
 
     fn book_outlives_process(&self) -> bool {
         true
+    }
+
+    fn start_feed(&self) -> Option<mpsc::Receiver<FeedEvent>> {
+        let (manager, events) = TickerManager::spawn(&self.kite);
+        let states = manager.states();
+        if self.ticker.set(manager).is_err() {
+            tracing::error!("the kite ticker was already started; not starting a second one");
+            return None;
+        }
+        let (out, feed) = mpsc::channel(4096);
+        let prefix = format!("{}:", self.exchange);
+        tokio::spawn(forward(prefix, events, states, out));
+        Some(feed)
+    }
+
+    fn stop_feed(&self) {
+        if let Some(ticker) = self.ticker.get() {
+            ticker.stop();
+        }
+    }
+
+    fn watch(&self, symbol: &Symbol) {
+        let Some(ticker) = self.ticker.get() else {
+            return;
+        };
+        let key = self.key(symbol);
+        match ticker.watch(&[&key]) {
+            Ok(()) => tracing::info!(%symbol, "watching live prices"),
+            Err(error) => {
+                tracing::error!(%symbol, %error, "cannot subscribe live prices; polling covers it")
+            }
+        }
+    }
+
+    fn unwatch(&self, symbol: &Symbol) {
+        let Some(ticker) = self.ticker.get() else {
+            return;
+        };
+        let key = self.key(symbol);
+        if let Err(error) = ticker.unwatch(&[&key]) {
+            tracing::warn!(%symbol, %error, "cannot unsubscribe live prices");
+        }
+    }
+
+    fn verify_postback(&self, body: &[u8]) -> Result<OrderUpdate, BrokerError> {
+        let Some(secret) = &self.kite.config().api_secret else {
+            return Err(BrokerError::Unsupported(
+                "postbacks without KITE_API_SECRET (needed to verify them)",
+            ));
+        };
+        match kitebreak_kite::postback::verify_postback(body, secret) {
+            Ok(snapshot) => Ok(update_of(&snapshot)),
+            Err(error) => Err(BrokerError::Forged(error.to_string())),
+        }
     }
 
     fn ltp_many<'a>(

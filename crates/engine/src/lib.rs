@@ -64,6 +64,7 @@ mod config;
 mod enforce;
 mod engine;
 mod error;
+mod feed;
 mod gate;
 mod kite;
 pub mod market;
@@ -74,6 +75,7 @@ pub mod risk;
 mod shard;
 mod store;
 mod symbol;
+mod updates;
 
 pub use broker::{
     BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
@@ -84,6 +86,7 @@ pub use config::EngineConfig;
 pub use enforce::SweepOutcome;
 pub use engine::Engine;
 pub use error::EngineError;
+pub use feed::{FeedConfig, FeedEvent, FeedState, FeedStats, OrderUpdate};
 pub use gate::RiskStatus;
 pub use kite::KiteAdapter;
 pub use kitebreak_kite::Product as KiteProduct;
@@ -95,3 +98,4 @@ pub use report::{
 };
 pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};
 pub use symbol::Symbol;
+pub use updates::UpdateOutcome;

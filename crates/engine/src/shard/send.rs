@@ -63,7 +63,14 @@ impl Context {
         let id = self.broker.place_market(order.clone()).await;
         let (order_id, status) = match id {
             Ok(id) => {
-                let status = self.broker.final_status(&id).await;
+                // Fast path: an order update (ticker, postback) for the id; fallback:
+                // the broker's own polling. Both report the same final state.
+                let update = self.updates.wait(&id);
+                let status = tokio::select! {
+                    Ok(status) = update => Ok(status),
+                    polled = self.broker.final_status(&id) => polled,
+                };
+                self.updates.done(&id);
                 let status = status.unwrap_or_else(|error| OrderStatus::Rejected {
                     reason: error.to_string(),
                 });

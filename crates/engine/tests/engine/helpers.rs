@@ -188,3 +188,20 @@ pub async fn stored_orders(database: &Path, symbol: &str) -> Vec<String> {
         .map(|row| row.get("purpose"))
         .collect()
 }
+
+/// Polls `check` every 10 ms until it holds, failing after a generous 20 s: a
+/// bound on a hang, never a timing assertion.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -53,6 +53,15 @@ pub(crate) async fn spawn() -> Env {
     Env { sim, engine, dir }
 }
 
+/// Like [`spawn`], with the engine's configuration changed by `tweak`.
+pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut kitebreak_engine::EngineConfig)) -> Env {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = adapter(&sim, dir.path()).await;
+    let engine = crate::helpers::start_with(dir.path(), Arc::new(broker), tweak).await;
+    Env { sim, engine, dir }
+}
+
 impl Env {
     pub fn price(&self, text: &str) {
         assert!(self.sim.set_price("NSE:INFY", p(text)), "sim price {text}");

@@ -103,6 +103,12 @@ async fn a_pending_exit_kite_filled_closes_the_trade_after_a_restart() {
         .candle(sym("INFY"), crate::helpers::candle(h, l, c))
         .await
         .expect("breakout");
+    // The engine must not exit on its own here: the exit is the one "sent before the
+    // crash" below. Monitoring is on again after the restart.
+    env.engine
+        .set_monitoring(false)
+        .await
+        .expect("monitoring off");
     env.price("110");
     placed_at_kite(&env, "KB00002S", Side::Sell).await;
     insert_pending(&env, "KB00002S", "exit", "SELL", 110_000_000).await;
@@ -122,7 +128,8 @@ async fn a_pending_exit_kite_filled_closes_the_trade_after_a_restart() {
         kitebreak_strategy::ExitReason::Profit
     );
     assert_eq!(stored_status(&env, "KB00002S").await, "COMPLETE");
-    assert!(env.engine.reconciliation().mismatches.is_empty());
+    let report = env.engine.reconciliation();
+    assert!(report.mismatches.is_empty(), "{report:?}");
     env.engine.shutdown().await;
 }
 

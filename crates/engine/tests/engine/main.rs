@@ -3,6 +3,7 @@
 mod golden;
 mod helpers;
 mod kite;
+mod kite_feed;
 mod kite_recovery;
 mod lifecycle;
 mod market;
