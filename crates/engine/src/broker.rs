@@ -162,9 +162,12 @@ pub enum BrokerError {
     /// This broker does not offer the feature (postbacks on paper).
     #[error("the broker does not support {0}")]
     Unsupported(&'static str),
-    /// A postback failed verification (wrong checksum, unreadable body).
+    /// A postback failed verification (its checksum is wrong): not from the broker.
     #[error("postback refused: {0}")]
     Forged(String),
+    /// A postback body that is not a readable order update.
+    #[error("unreadable postback: {0}")]
+    BadPostback(String),
     /// The broker session expired or is missing: log in again (`kitebreak login`).
     #[error("broker session expired: run `kitebreak login`")]
     SessionExpired,

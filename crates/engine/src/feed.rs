@@ -152,6 +152,9 @@ pub struct FeedStats {
     pub poll_errors: u64,
     /// Symbols watched now.
     pub watched: u64,
+    /// Orders whose final status came from an order update (ticker, postback)
+    /// before the broker's polling had it.
+    pub settled_by_updates: u64,
 }
 
 /// The watched set, the feed's state and its counters; shared by the shards and the
@@ -251,6 +254,7 @@ impl Feed {
             polls: self.polls.load(Ordering::Relaxed),
             poll_errors: self.poll_errors.load(Ordering::Relaxed),
             watched: watched.len() as u64,
+            settled_by_updates: 0,
         }
     }
 }
@@ -301,7 +305,10 @@ impl Engine {
 
     /// The feed's counters.
     pub fn feed_stats(&self) -> FeedStats {
-        self.inner.feed.stats()
+        FeedStats {
+            settled_by_updates: self.inner.updates.fast_path_count(),
+            ..self.inner.feed.stats()
+        }
     }
 
     /// One event of the broker's feed.

@@ -346,7 +346,9 @@ impl Broker for KiteAdapter {
         };
         match kitebreak_kite::postback::verify_postback(body, secret) {
             Ok(snapshot) => Ok(update_of(&snapshot)),
-            Err(error) => Err(BrokerError::Forged(error.to_string())),
+            // The checksum did not match: nobody but Kite knows the secret.
+            Err(KiteError::InvalidInput(message)) => Err(BrokerError::Forged(message)),
+            Err(error) => Err(BrokerError::BadPostback(error.to_string())),
         }
     }
 

@@ -15,6 +15,7 @@
 //! acknowledged and ignored. What is remembered is bounded ([`Updates::REMEMBER`]).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::oneshot;
@@ -78,6 +79,8 @@ struct State {
 #[derive(Debug, Default)]
 pub(crate) struct Updates {
     state: Mutex<State>,
+    /// Orders whose final status came from an update before polling had it.
+    fast: AtomicU64,
 }
 
 /// Whether `tag` is one the engine makes (`KB` + base 36, see `shard::send::tag`).
@@ -142,6 +145,16 @@ impl Updates {
                 .push(sender),
         }
         receiver
+    }
+
+    /// Counts an order settled by an update before polling had it.
+    pub fn note_fast_path(&self) {
+        self.fast.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Orders settled by an update before polling had them.
+    pub fn fast_path_count(&self) -> u64 {
+        self.fast.load(Ordering::Relaxed)
     }
 
     /// The wait for `order_id` is over (either path won): drop its waiters.

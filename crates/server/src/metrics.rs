@@ -30,6 +30,7 @@ const WEBHOOKS: &str = "kitebreak_webhook_alerts_total";
 const BREAKOUTS: &str = "kitebreak_breakouts_total";
 const ORDERS: &str = "kitebreak_orders_total";
 const BROKER_ERRORS: &str = "kitebreak_broker_errors_total";
+const ORDER_UPDATES: &str = "kitebreak_order_updates_total";
 /// Latency buckets in seconds: the 10 ms p99 target sits in the middle.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -130,6 +131,11 @@ impl Metrics {
             None,
             text("requests that failed because the broker failed (502)"),
         );
+        r.describe_counter(
+            ORDER_UPDATES.into(),
+            None,
+            text("order updates received, by source (postback) and outcome (applied, duplicate, ignored, forged, unreadable, unsupported)"),
+        );
     }
 
     fn count(&self, name: &'static str, labels: Vec<Label>) {
@@ -164,6 +170,12 @@ impl Metrics {
         };
         let labels = vec![Label::new("purpose", purpose), Label::new("status", status)];
         self.count(ORDERS, labels);
+    }
+
+    /// Counts an order update received from `source` and what it did.
+    pub fn order_update(&self, source: &'static str, outcome: &'static str) {
+        let labels = vec![Label::new("source", source), Label::new("outcome", outcome)];
+        self.count(ORDER_UPDATES, labels);
     }
 
     /// Counts what a candle did: applied or duplicate, its breakout, its orders.

@@ -67,7 +67,10 @@ impl Context {
                 // the broker's own polling. Both report the same final state.
                 let update = self.updates.wait(&id);
                 let status = tokio::select! {
-                    Ok(status) = update => Ok(status),
+                    Ok(status) = update => {
+                        self.updates.note_fast_path();
+                        Ok(status)
+                    }
                     polled = self.broker.final_status(&id) => polled,
                 };
                 self.updates.done(&id);

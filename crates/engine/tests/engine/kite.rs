@@ -26,13 +26,22 @@ pub(crate) struct Env {
 
 /// A Kite adapter on `sim`, keeping its files in `dir`, with short test intervals.
 pub(crate) async fn adapter(sim: &SimHandle, dir: &std::path::Path) -> KiteAdapter {
+    adapter_polling(sim, dir, Duration::from_millis(20)).await
+}
+
+/// Like [`adapter`], polling order status every `poll_every`.
+pub(crate) async fn adapter_polling(
+    sim: &SimHandle,
+    dir: &std::path::Path,
+    poll_every: Duration,
+) -> KiteAdapter {
     let mut config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, dir)
         .with_roots(sim.url(), sim.ws_url())
         .with_secret(kite_sim::config::DEFAULT_API_SECRET)
         .expect("secret");
     config.retry_delay = Duration::from_millis(10);
     config.request_timeout = Duration::from_secs(2);
-    config.poll_every = Duration::from_millis(20);
+    config.poll_every = poll_every;
     config.ticker_silence = Duration::from_millis(400);
     let token = AccessToken::new("test_access_token").expect("token");
     let kite = KiteBroker::new(config, SessionState::new(Some(token)));

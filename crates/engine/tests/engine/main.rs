@@ -5,6 +5,7 @@ mod helpers;
 mod kite;
 mod kite_feed;
 mod kite_recovery;
+mod kite_updates;
 mod lifecycle;
 mod market;
 mod recovery;

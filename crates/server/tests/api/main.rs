@@ -7,6 +7,7 @@ mod fuzz;
 mod helpers;
 mod metrics;
 mod original;
+mod postback;
 mod risk;
 mod security;
 mod trading;
