@@ -173,6 +173,69 @@ pub enum BrokerError {
     SessionExpired,
 }
 
+impl BrokerError {
+    /// Every kind, for metrics.
+    pub const KINDS: [&'static str; 9] = [
+        "unknown_order",
+        "no_price",
+        "rejected",
+        "not_placed",
+        "unavailable",
+        "session_expired",
+        "unsupported",
+        "forged",
+        "bad_postback",
+    ];
+
+    /// A short label for the kind of failure (metrics).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BrokerError::UnknownOrder(_) => "unknown_order",
+            BrokerError::NoPrice(_) => "no_price",
+            BrokerError::Rejected(_) => "rejected",
+            BrokerError::NotPlaced(_) => "not_placed",
+            BrokerError::Unavailable(_) => "unavailable",
+            BrokerError::SessionExpired => "session_expired",
+            BrokerError::Unsupported(_) => "unsupported",
+            BrokerError::Forged(_) => "forged",
+            BrokerError::BadPostback(_) => "bad_postback",
+        }
+    }
+}
+
+/// Broker calls of the order path and the price poll that failed, by kind.
+#[derive(Debug, Default)]
+pub(crate) struct BrokerErrorCounts {
+    counts: [std::sync::atomic::AtomicU64; 9],
+}
+
+impl BrokerErrorCounts {
+    pub fn count(&self, error: &BrokerError) {
+        if let Some(i) = BrokerError::KINDS.iter().position(|k| *k == error.kind()) {
+            self.counts[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        BrokerError::KINDS
+            .iter()
+            .zip(&self.counts)
+            .map(|(kind, n)| (*kind, n.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+/// Time spent waiting for a broker's request budget, per endpoint class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleWaits {
+    /// The endpoint class (`quote`, `place_order`, ...).
+    pub endpoint: &'static str,
+    /// Requests that waited.
+    pub waits: u64,
+    /// Their total wait.
+    pub waited: std::time::Duration,
+}
+
 /// Everything the engine needs from a broker.
 pub trait Broker: Send + Sync + 'static {
     /// A short name for logs and the health endpoint (`paper`, `kite`).
@@ -239,6 +302,11 @@ pub trait Broker: Send + Sync + 'static {
     /// feed (paper), and no polling fallback either.
     fn start_feed(&self) -> Option<tokio::sync::mpsc::Receiver<crate::FeedEvent>> {
         None
+    }
+
+    /// How long requests waited for the broker's request budgets (Kite's limits).
+    fn throttle_waits(&self) -> Vec<ThrottleWaits> {
+        Vec::new()
     }
 
     /// Stops the live feed (engine shutdown).

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     reconciliation: crate::Reconciliation,
     pub(crate) feed: Arc<crate::feed::Feed>,
     pub(crate) updates: Arc<crate::updates::Updates>,
+    exit_failures: Arc<AtomicU64>,
+    pub(crate) broker_errors: Arc<crate::broker::BrokerErrorCounts>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -68,7 +70,11 @@ impl Engine {
         let feed_events = broker.start_feed();
         let feed = crate::feed::feed_for(config.feed, feed_events.is_some());
         let updates = Arc::new(crate::updates::Updates::default());
+        let exit_failures = Arc::new(AtomicU64::new(0));
+        let broker_errors = Arc::new(crate::broker::BrokerErrorCounts::default());
         let ctx = Arc::new(Context {
+            broker_errors: Arc::clone(&broker_errors),
+            exit_failures: Arc::clone(&exit_failures),
             feed: Arc::clone(&feed),
             updates: Arc::clone(&updates),
             store: store.clone(),
@@ -108,6 +114,8 @@ impl Engine {
                 reconciliation,
                 feed,
                 updates,
+                exit_failures,
+                broker_errors,
             }),
         };
         if let Some(events) = feed_events {
@@ -116,6 +124,7 @@ impl Engine {
         }
         if let Some(every) = ctx.config.enforce_every {
             crate::enforce::spawn_loop(&engine, every);
+            spawn_retry_loop(&engine, every);
         }
         Ok(engine)
     }
@@ -262,6 +271,35 @@ impl Engine {
         outcome
     }
 
+    /// One step of the exit retry timer: every shard retries its pending exits that
+    /// are due on the engine clock (trades that see no prices still get out).
+    pub async fn retry_step(&self) -> Result<(), EngineError> {
+        let mut waiting = Vec::with_capacity(self.inner.shards.len());
+        for shard in &self.inner.shards {
+            let (ack, done) = oneshot::channel();
+            shard
+                .send(Command::RetryDue(ack))
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+            waiting.push(done);
+        }
+        for done in waiting {
+            done.await.map_err(|_| EngineError::Stopped)?;
+        }
+        Ok(())
+    }
+
+    /// Exit attempts that failed since start (each also logged at ERROR).
+    pub fn exit_failures(&self) -> u64 {
+        self.inner.exit_failures.load(Ordering::Relaxed)
+    }
+
+    /// Broker calls of the order path and the price poll that failed since start, by
+    /// kind (`rejected`, `unavailable`, `session_expired`, ...).
+    pub fn broker_errors(&self) -> Vec<(&'static str, u64)> {
+        self.inner.broker_errors.snapshot()
+    }
+
     /// Queues a command for `symbol`'s shard without waiting for an answer.
     pub(crate) async fn send(&self, symbol: &Symbol, command: Command) -> Result<(), EngineError> {
         let shard = &self.inner.shards[shard_of(symbol, self.inner.shards.len())];
@@ -281,6 +319,22 @@ impl Engine {
             .map_err(|_| EngineError::Stopped)?;
         answer.await.map_err(|_| EngineError::Stopped)?
     }
+}
+
+/// Calls [`Engine::retry_step`] every `every` until the engine stops.
+fn spawn_retry_loop(engine: &Engine, every: std::time::Duration) {
+    let weak = Arc::downgrade(&engine.inner);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { return };
+            if let Err(EngineError::Stopped) = (Engine { inner }).retry_step().await {
+                return;
+            }
+        }
+    });
 }
 
 /// The shard that owns `symbol`: a fixed hash, so a symbol never moves.

@@ -286,6 +286,7 @@ impl Engine {
             Ok(prices) => prices,
             Err(error) => {
                 feed.poll_errors.fetch_add(1, Ordering::Relaxed);
+                self.inner.broker_errors.count(&error);
                 tracing::warn!(%error, symbols = watched.len(), "LTP poll failed");
                 return Err(error.into());
             }

@@ -309,6 +309,20 @@ impl Broker for KiteAdapter {
         Some(feed)
     }
 
+    fn throttle_waits(&self) -> Vec<crate::broker::ThrottleWaits> {
+        kitebreak_kite::limits::Endpoint::ALL
+            .iter()
+            .map(|&endpoint| {
+                let stats = self.kite.throttled(endpoint);
+                crate::broker::ThrottleWaits {
+                    endpoint: endpoint.as_str(),
+                    waits: stats.waits,
+                    waited: stats.waited,
+                }
+            })
+            .collect()
+    }
+
     fn stop_feed(&self) {
         if let Some(ticker) = self.ticker.get() {
             ticker.stop();

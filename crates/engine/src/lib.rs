@@ -79,7 +79,7 @@ mod updates;
 
 pub use broker::{
     BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
-    OrderReport, OrderStatus, PositionReport, Side,
+    OrderReport, OrderStatus, PositionReport, Side, ThrottleWaits,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
@@ -93,8 +93,8 @@ pub use kitebreak_kite::Product as KiteProduct;
 pub use paper::PaperBroker;
 pub use recovery::{PositionMismatch, Reconciliation, SettledOrder};
 pub use report::{
-    CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,
-    SymbolStatus,
+    CandleInput, CandleReport, EntryOutcome, ExitOutcome, ExitPending, OrderRecord, PositionState,
+    PriceReport, SymbolStatus,
 };
 pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};
 pub use symbol::Symbol;

@@ -187,4 +187,19 @@ pub struct SymbolStatus {
     pub candles_seen: u64,
     /// The parameters it runs with.
     pub params: StrategyParams,
+    /// An exit that was decided, failed, and is being retried with backoff.
+    pub exit_pending: Option<ExitPending>,
+}
+
+/// A failed exit being retried (shown by `GET /strategy/{symbol}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitPending {
+    /// Why the trade is being left.
+    pub reason: kitebreak_strategy::ExitReason,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// The last failure's words.
+    pub last_error: String,
+    /// When the next attempt is due (engine clock).
+    pub next_attempt: jiff::Timestamp,
 }

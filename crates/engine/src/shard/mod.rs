@@ -13,6 +13,7 @@ mod book;
 mod candle;
 mod control;
 mod orders;
+mod retry;
 mod send;
 mod sweep;
 
@@ -50,6 +51,8 @@ pub(crate) enum Command {
         &'static str,
         Reply<Vec<(Symbol, Result<crate::report::ExitOutcome, EngineError>)>>,
     ),
+    /// Retry the pending exits that are due.
+    RetryDue(oneshot::Sender<()>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -68,6 +71,10 @@ pub(crate) struct Context {
     pub feed: Arc<crate::feed::Feed>,
     /// Order updates: the fast path to an order's final status.
     pub updates: Arc<crate::updates::Updates>,
+    /// Exit attempts that failed since start.
+    pub exit_failures: Arc<std::sync::atomic::AtomicU64>,
+    /// Broker calls of the order path that failed, by kind.
+    pub broker_errors: Arc<crate::broker::BrokerErrorCounts>,
 }
 
 /// One shard's state: its symbols.
@@ -175,6 +182,10 @@ impl Shard {
                     self.note(symbol, None);
                 }
                 let _ = reply.send(Ok(outcomes));
+            }
+            Command::RetryDue(ack) => {
+                self.retry_due().await;
+                let _ = ack.send(());
             }
             Command::Stop(ack) => {
                 let _ = ack.send(());

@@ -4,16 +4,18 @@
 //! | order ends | entry                              | exit                                     |
 //! |------------|------------------------------------|------------------------------------------|
 //! | COMPLETE   | `entry_filled` at the average price | `exit_filled`; closed trade stored       |
-//! | REJECTED   | `entry_failed`: no trade, unlocked  | `exit_failed`: trade stays open, retried |
+//! | REJECTED   | `entry_failed`: no trade, unlocked  | `exit_failed`: trade open, retried with backoff (`retry`) |
 //!
 //! The intent (tag, side, quantity, PENDING) is committed *before* the order is sent,
 //! so after a crash the database names every order that might be out; recovery then
-//! settles them (see `recovery`). The paper broker answers at once; a live broker's
-//! timeouts will be resolved here by searching the order book for the tag.
+//! settles them by tag (see `recovery`). A lost placement answer is settled by the
+//! broker adapter from the order book; an exit whose outcome stays unknown keeps its
+//! row PENDING and is looked up by tag before the next attempt (see `retry`).
 
 use kitebreak_price::Quantity;
 use kitebreak_strategy::{Direction, EntrySignal, ExitSignal, Fill, Relevel};
 
+use super::retry::{self, ExitRetry};
 use super::send::final_row;
 use super::{Book, Context};
 use crate::broker::{MarketOrder, OrderStatus, Side};
@@ -145,6 +147,10 @@ pub(crate) async fn enter(
 }
 
 /// Exits on `signal` (the strategy is `Exiting`).
+///
+/// An earlier attempt of unknown outcome is settled by its tag first (see
+/// `shard::retry`): never two exit orders out for one trade. A failure leaves the
+/// trade open with an `ExitRetry` due after the backoff.
 #[tracing::instrument(skip_all, fields(%symbol, reason = %signal.reason))]
 pub(crate) async fn exit(
     ctx: &Context,
@@ -155,29 +161,48 @@ pub(crate) async fn exit(
     let Some(trade) = book.strategy.trade().cloned() else {
         return Err(EngineError::NoOpenTrade(symbol.clone()));
     };
-    let side = closing_side(trade.direction);
-    let (order, intent) = ctx.new_order(symbol, "exit", side, trade.quantity, Some(signal.price));
-    let detail = serde_json::json!({"tag": order.tag, "reason": signal.reason, "price": signal.price.to_string()});
-    if let Err(error) = ctx
-        .store
-        .commit(vec![intent, event(symbol, "exit_signal", detail)])
-        .await
-    {
-        let _ = book.strategy.exit_failed();
-        return Err(error);
-    }
-    let record = ctx.send(order).await;
+    let mut writes = Vec::new();
+    let settled = match retry::settle_outstanding(ctx, book).await {
+        Ok(settled) => settled,
+        Err(error) => {
+            // Still unknown: nothing new may go out. Try again after the backoff.
+            let _ = book.strategy.exit_failed();
+            failed(ctx, symbol, book, &signal, error.to_string(), None);
+            return Err(error);
+        }
+    };
+    let (record, unknown) = match settled {
+        Some(record) if fill_of(&record).is_some() => (record, false),
+        previous => {
+            if let Some(previous) = previous {
+                // The earlier attempt is final without a fill: record it, send anew.
+                writes.push(final_row(&previous));
+            }
+            let side = closing_side(trade.direction);
+            let (order, intent) =
+                ctx.new_order(symbol, "exit", side, trade.quantity, Some(signal.price));
+            let detail = serde_json::json!({"tag": order.tag, "reason": signal.reason, "price": signal.price.to_string()});
+            writes.extend([intent, event(symbol, "exit_signal", detail)]);
+            if let Err(error) = ctx.store.commit(std::mem::take(&mut writes)).await {
+                let _ = book.strategy.exit_failed();
+                return Err(error);
+            }
+            ctx.send_tracked(order).await
+        }
+    };
     let Some(fill) = fill_of(&record) else {
         let reason = reason_of(&record);
-        tracing::error!(%symbol, tag = %record.tag, %reason, "EXIT REJECTED: the trade stays open and the next price retries");
         let _ = book.strategy.exit_failed();
-        let detail = serde_json::json!({"tag": record.tag, "reason": reason});
-        ctx.store
-            .commit(vec![
-                final_row(&record),
-                event(symbol, "exit_rejected", detail),
-            ])
-            .await?;
+        let outstanding = unknown.then(|| record.clone());
+        let retry = failed(ctx, symbol, book, &signal, reason.clone(), outstanding);
+        let detail = serde_json::json!({"tag": record.tag, "reason": reason,
+            "attempt": retry.attempts, "next_attempt": retry.next_at.to_string(), "unknown": unknown});
+        if !unknown {
+            // An order of unknown outcome stays PENDING: a restart looks it up.
+            writes.push(final_row(&record));
+        }
+        writes.push(event(symbol, "exit_rejected", detail));
+        ctx.store.commit(writes).await?;
         return Ok(ExitOutcome::Failed {
             order: record,
             reason,
@@ -187,23 +212,49 @@ pub(crate) async fn exit(
         .strategy
         .exit_filled(fill)
         .map_err(|e| EngineError::Conflict(e.to_string()))?;
+    book.exit_retry = None;
     if book.strategy.params().relevel() == Relevel::Fresh {
         // The strategy cleared its history: later candles start a new one.
         book.history_from = book.next_seq;
     }
     let detail = serde_json::json!({"tag": record.tag, "reason": closed.exit_reason,
         "exit": closed.price_exit.to_string(), "pnl": closed.pnl.to_string()});
-    ctx.store
-        .commit(vec![
-            final_row(&record),
-            WriteOp::CloseTrade(symbol.clone(), closed.clone()),
-            book.row(symbol),
-            event(symbol, "trade_closed", detail),
-        ])
-        .await?;
+    writes.extend([
+        final_row(&record),
+        WriteOp::CloseTrade(symbol.clone(), closed.clone()),
+        book.row(symbol),
+        event(symbol, "trade_closed", detail),
+    ]);
+    ctx.store.commit(writes).await?;
     ctx.gate.realized(closed.pnl);
     Ok(ExitOutcome::Closed {
         order: record,
         closed,
     })
+}
+
+/// Records a failed exit attempt: ERROR log, counter, and the retry's next time.
+fn failed<'a>(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &'a mut Book,
+    signal: &ExitSignal,
+    error: String,
+    outstanding: Option<OrderRecord>,
+) -> &'a ExitRetry {
+    let now = ctx.gate.now();
+    retry::count_failure(ctx);
+    let retry = book.exit_retry.get_or_insert_with(|| ExitRetry {
+        reason: signal.reason,
+        price: signal.price,
+        attempts: 0,
+        last_error: String::new(),
+        next_at: now,
+        outstanding: None,
+    });
+    retry.failed(now, error, outstanding);
+    tracing::error!(%symbol, attempt = retry.attempts, error = %retry.last_error,
+        next_attempt = %retry.next_at, unknown = retry.outstanding.is_some(),
+        "EXIT FAILED: the trade stays open; retrying with backoff");
+    retry
 }

@@ -2,10 +2,15 @@
 
 use std::sync::Arc;
 
-use kitebreak_engine::{EngineError, EntryOutcome, ExitOutcome, PaperBroker, PositionState, Side};
-use kitebreak_strategy::Relevel;
+use kitebreak_engine::{
+    Clock, EngineError, EntryOutcome, ExitOutcome, ManualClock, PaperBroker, PositionState, Side,
+};
+use kitebreak_strategy::{ExitReason, Relevel};
 
-use crate::helpers::{BREAKOUT, SETUP, TestBroker, candle, enter_long, p, start, sym, timed};
+use crate::helpers::{
+    BREAKOUT, SETUP, TestBroker, candle, enter_long, p, start, start_with, stored_orders, sym,
+    timed,
+};
 
 #[tokio::test]
 async fn a_repeated_alert_is_acknowledged_but_not_applied_twice() {
@@ -102,11 +107,23 @@ async fn a_rejected_entry_leaves_no_trade_and_unlocks_the_levels() {
     engine.shutdown().await;
 }
 
+/// An engine over a rejecting-on-demand broker, on a manual clock.
+async fn manual_engine(
+    dir: &std::path::Path,
+    broker: Arc<TestBroker>,
+) -> (kitebreak_engine::Engine, Arc<ManualClock>) {
+    let at: jiff::Timestamp = "2026-11-25T05:00:00Z".parse().expect("time");
+    let clock = Arc::new(ManualClock::new(at));
+    let shared = Arc::clone(&clock);
+    let engine = start_with(dir, broker, move |config| config.clock = shared).await;
+    (engine, clock)
+}
+
 #[tokio::test]
-async fn a_rejected_exit_keeps_the_trade_open_and_the_next_price_retries() {
+async fn a_rejected_exit_keeps_the_trade_open_and_is_retried_after_its_backoff() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = Arc::new(TestBroker::default());
-    let engine = start(dir.path(), broker.clone(), Relevel::Fresh).await;
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
     enter_long(&engine, "ONGC").await;
     broker.rejecting(true);
     let failed = engine.price(sym("ONGC"), p("110")).await.expect("price");
@@ -117,13 +134,83 @@ async fn a_rejected_exit_keeps_the_trade_open_and_the_next_price_retries() {
     );
     let status = engine.status(sym("ONGC")).await.expect("status");
     assert_eq!(status.position, PositionState::Open);
-
-    broker.rejecting(false);
-    let retried = engine.price(sym("ONGC"), p("110")).await.expect("price");
+    let pending = status.exit_pending.expect("exit pending");
+    assert_eq!(pending.attempts, 1);
+    assert_eq!(pending.reason, ExitReason::Profit);
     assert!(
-        matches!(retried.exit, Some(ExitOutcome::Closed { .. })),
-        "{:?}",
-        retried.exit
+        pending.last_error.contains("margin"),
+        "{}",
+        pending.last_error
+    );
+    assert_eq!(engine.exit_failures(), 1);
+
+    // Before the backoff is over, prices send nothing (no tight loop on ticks).
+    broker.rejecting(false);
+    for _ in 0..5 {
+        let early = engine.price(sym("ONGC"), p("110")).await.expect("price");
+        assert!(early.exit.is_none(), "{:?}", early.exit);
+    }
+    assert_eq!(
+        stored_orders(&dir.path().join("kitebreak.db"), "ONGC").await,
+        ["entry", "exit"]
+    );
+
+    // Once due, the decided exit goes again even though the price fell back inside.
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    let retried = engine.price(sym("ONGC"), p("108")).await.expect("price");
+    let Some(ExitOutcome::Closed { closed, .. }) = retried.exit else {
+        panic!("{:?}", retried.exit);
+    };
+    assert_eq!(
+        closed.exit_reason,
+        ExitReason::Profit,
+        "the decided reason stands"
+    );
+    let status = engine.status(sym("ONGC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    assert!(status.exit_pending.is_none());
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_exit_backs_off_exponentially_and_the_timer_retries_without_prices() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    enter_long(&engine, "BPCL").await;
+    broker.rejecting(true);
+    engine.price(sym("BPCL"), p("104")).await.expect("stop");
+    let mut next = Vec::new();
+    for _ in 0..3 {
+        let status = engine.status(sym("BPCL")).await.expect("status");
+        let pending = status.exit_pending.expect("pending");
+        next.push(pending.next_attempt.as_second() - clock.now().as_second());
+        clock.set(pending.next_attempt);
+        engine.retry_step().await.expect("retry");
+    }
+    assert_eq!(next, [1, 2, 4], "1 s doubling");
+    assert_eq!(engine.exit_failures(), 4);
+    broker.rejecting(false);
+    let pending = engine
+        .status(sym("BPCL"))
+        .await
+        .expect("status")
+        .exit_pending
+        .expect("pending");
+    clock.set(pending.next_attempt);
+    engine.retry_step().await.expect("retry");
+    let status = engine.status(sym("BPCL")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    let trades = engine
+        .closed_trades(&Default::default())
+        .await
+        .expect("trades");
+    assert_eq!(trades[0].closed.exit_reason, ExitReason::Loss);
+    let orders = stored_orders(&dir.path().join("kitebreak.db"), "BPCL").await;
+    assert_eq!(
+        orders,
+        ["entry", "exit", "exit", "exit", "exit", "exit"],
+        "one order per attempt, never more"
     );
     engine.shutdown().await;
 }

@@ -5,6 +5,7 @@ mod bad_input;
 mod docs;
 mod fuzz;
 mod helpers;
+mod live;
 mod metrics;
 mod original;
 mod postback;
