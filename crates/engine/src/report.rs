@@ -88,6 +88,15 @@ pub enum EntryOutcome {
         /// Why.
         reason: String,
     },
+    /// The order was sent but its outcome is unknown (the answer or the final status
+    /// was lost). Its row stays PENDING, the levels stay locked, and the engine looks
+    /// it up by its tag until the broker answers; a fill then opens the trade.
+    Unsettled {
+        /// The entry order as far as it is known.
+        order: OrderRecord,
+        /// What went wrong.
+        reason: String,
+    },
     /// No order was sent: the market clock or a risk limit refused the entry. No
     /// trade, levels unlocked.
     Refused {

@@ -280,7 +280,7 @@ impl Metrics {
             Some(EntryOutcome::Filled { order, .. } | EntryOutcome::Failed { order, .. }) => {
                 self.order("entry", order);
             }
-            Some(EntryOutcome::Refused { .. }) | None => {}
+            Some(EntryOutcome::Refused { .. } | EntryOutcome::Unsettled { .. }) | None => {}
         }
     }
 

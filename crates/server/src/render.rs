@@ -146,6 +146,17 @@ pub fn candle_report(report: &CandleReport) -> Value {
             body["order_error"] = json!(format!("order rejected: {reason}"));
             body["order"] = order(record);
         }
+        Some(EntryOutcome::Unsettled {
+            order: record,
+            reason,
+        }) => {
+            body["order_error"] = json!(format!(
+                "order outcome unknown ({reason}); it is looked up at the broker by its tag"
+            ));
+            let mut sent = order(record);
+            sent["status"] = json!("UNKNOWN");
+            body["order"] = sent;
+        }
         Some(EntryOutcome::Refused { reason }) => {
             body["order_error"] = json!(format!("entry refused: {reason}"));
             body["reason"] = json!(reason);

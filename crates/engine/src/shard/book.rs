@@ -22,6 +22,8 @@ pub(crate) struct Book {
     pub recent_times: VecDeque<(i64, Timestamp)>,
     /// A decided exit that failed and is retried with backoff.
     pub exit_retry: Option<super::retry::ExitRetry>,
+    /// An entry sent whose outcome is unknown, looked up by its tag until known.
+    pub entry_unsettled: Option<super::unsettled::Unsettled>,
 }
 
 impl Book {
@@ -33,6 +35,7 @@ impl Book {
             next_seq: 0,
             recent_times: VecDeque::new(),
             exit_retry: None,
+            entry_unsettled: None,
         }
     }
 

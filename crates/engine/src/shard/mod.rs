@@ -16,6 +16,7 @@ mod orders;
 mod retry;
 mod send;
 mod sweep;
+mod unsettled;
 
 use std::collections::HashMap;
 use std::sync::Arc;

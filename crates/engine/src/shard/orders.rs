@@ -99,7 +99,21 @@ pub(crate) async fn enter(
     book: &mut Book,
     order: MarketOrder,
 ) -> Result<EntryOutcome, EngineError> {
-    let record = ctx.send(order).await;
+    let (record, unknown) = ctx.send_tracked(order).await;
+    if unknown {
+        return super::unsettled::entry_unknown(ctx, symbol, book, record).await;
+    }
+    finish_entry(ctx, symbol, book, record).await
+}
+
+/// Records how a sent entry ended (the strategy is `Entering`): a fill opens the
+/// trade, anything else fails the entry.
+pub(crate) async fn finish_entry(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &mut Book,
+    record: OrderRecord,
+) -> Result<EntryOutcome, EngineError> {
     let Some(fill) = fill_of(&record) else {
         let reason = reason_of(&record);
         tracing::warn!(%symbol, tag = %record.tag, %reason, "entry rejected; no trade");

@@ -176,6 +176,7 @@ impl Shard {
     /// Retries every pending exit of this shard that is due (the timer's path, for
     /// trades that see no price observations).
     pub(super) async fn retry_due(&mut self) {
+        self.settle_entries_due().await;
         let now = self.ctx.gate.now();
         let mut due: Vec<Symbol> = self
             .books

@@ -18,6 +18,10 @@ use kitebreak_strategy::{Candle, Relevel, StrategyParams};
 pub struct TestBroker {
     pub paper: PaperBroker,
     pub reject: AtomicBool,
+    /// Final status reads fail as if the broker were unreachable.
+    pub status_lost: AtomicBool,
+    /// Placements fail as unreachable without placing anything.
+    pub place_lost: AtomicBool,
     pub audit: Option<std::path::PathBuf>,
     pub seen: std::sync::Mutex<Vec<(String, String)>>,
 }
@@ -62,10 +66,16 @@ impl Broker for TestBroker {
                     .expect("lock")
                     .push((order.tag.clone(), status));
             }
+            if self.place_lost.load(Ordering::SeqCst) {
+                return Err(BrokerError::Unavailable("connection reset".into()));
+            }
             self.paper.place_market(order).await
         })
     }
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        if self.status_lost.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(BrokerError::Unavailable("read timed out".into())) });
+        }
         if self.reject.load(Ordering::SeqCst) {
             return Box::pin(async {
                 Ok(OrderStatus::Rejected {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use kitebreak_engine::{
-    Clock, EngineError, EntryOutcome, ExitOutcome, ManualClock, PaperBroker, PositionState, Side,
+    Broker, Clock, EngineError, EntryOutcome, ExitOutcome, ManualClock, PaperBroker, PositionState,
+    Side,
 };
 use kitebreak_strategy::{ExitReason, Relevel};
 
@@ -286,5 +287,97 @@ async fn every_order_is_recorded_with_its_tag_before_it_is_sent() {
     }
     let tags: std::collections::HashSet<_> = seen.iter().map(|(tag, _)| tag).collect();
     assert_eq!(tags.len(), 3, "tags are unique");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_entry_of_unknown_outcome_is_looked_up_by_tag_and_becomes_the_trade() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    broker
+        .status_lost
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    for (h, l, c) in SETUP {
+        engine
+            .candle(sym("SAIL"), candle(h, l, c))
+            .await
+            .expect("candle");
+    }
+    let (h, l, c) = BREAKOUT;
+    let report = engine
+        .candle(sym("SAIL"), candle(h, l, c))
+        .await
+        .expect("breakout");
+    assert!(
+        matches!(report.entry, Some(EntryOutcome::Unsettled { .. })),
+        "{:?}",
+        report.entry
+    );
+    let status = engine.status(sym("SAIL")).await.expect("status");
+    assert_eq!(
+        status.position,
+        PositionState::Entering,
+        "levels stay locked"
+    );
+    broker
+        .status_lost
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    engine.retry_step().await.expect("not due yet");
+    assert_eq!(
+        engine.status(sym("SAIL")).await.expect("status").position,
+        PositionState::Entering
+    );
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    engine.retry_step().await.expect("look-up");
+    let status = engine.status(sym("SAIL")).await.expect("status");
+    assert_eq!(
+        status.position,
+        PositionState::Open,
+        "found filled by its tag"
+    );
+    assert_eq!(status.trade.expect("trade").price_entry, p("106"));
+    let orders = broker.paper.orders().await.expect("orders");
+    assert_eq!(orders.len(), 1, "never sent twice");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_entry_of_unknown_outcome_that_was_never_placed_is_lost_and_unlocks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    broker
+        .place_lost
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    for (h, l, c) in SETUP {
+        engine
+            .candle(sym("NMDC"), candle(h, l, c))
+            .await
+            .expect("candle");
+    }
+    let (h, l, c) = BREAKOUT;
+    let report = engine
+        .candle(sym("NMDC"), candle(h, l, c))
+        .await
+        .expect("breakout");
+    assert!(matches!(report.entry, Some(EntryOutcome::Unsettled { .. })));
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    engine.retry_step().await.expect("look-up");
+    let status = engine.status(sym("NMDC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    assert!(!status.locked, "levels unlocked");
+    use sqlx::{ConnectOptions, Row};
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("kitebreak.db"))
+        .read_only(true)
+        .connect()
+        .await
+        .expect("db");
+    let row = sqlx::query("SELECT status FROM orders WHERE symbol = 'NMDC'")
+        .fetch_one(&mut db)
+        .await
+        .expect("row");
+    assert_eq!(row.get::<String, _>("status"), "LOST");
     engine.shutdown().await;
 }

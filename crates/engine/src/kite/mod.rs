@@ -19,8 +19,8 @@
 use std::sync::{Arc, OnceLock};
 
 use kitebreak_kite::{
-    ErrorClass, KiteBroker, KiteError, MarketEvent, OrderKind, OrderRequest, OrderSnapshot,
-    Product, Tag, TickerManager, TickerState,
+    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderSnapshot, Product, Tag,
+    TickerManager,
 };
 use kitebreak_price::{Price, Quantity};
 use tokio::sync::mpsc;
@@ -30,7 +30,9 @@ use crate::broker::{
     BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
     OrderReport, OrderStatus, PositionReport, Side,
 };
-use crate::feed::{FeedEvent, FeedState, OrderUpdate};
+mod feed;
+
+use crate::feed::{FeedEvent, OrderUpdate};
 
 /// How many order-book reads settle a placement of unknown outcome.
 const RECONCILE_ATTEMPTS: u32 = 5;
@@ -175,60 +177,6 @@ pub(crate) fn found(snapshot: &OrderSnapshot) -> FoundOrder {
     }
 }
 
-/// A Kite order as the engine's order update.
-fn update_of(snapshot: &OrderSnapshot) -> OrderUpdate {
-    OrderUpdate {
-        order_id: snapshot.order_id.clone(),
-        tag: snapshot.tag.clone(),
-        progress: found(snapshot).progress,
-    }
-}
-
-fn feed_state(state: TickerState) -> FeedState {
-    match state {
-        TickerState::Connecting => FeedState::Connecting,
-        TickerState::Connected => FeedState::Live,
-        TickerState::Reconnecting => FeedState::Reconnecting,
-        TickerState::Silent => FeedState::Silent,
-        TickerState::Stopped => FeedState::Stopped,
-    }
-}
-
-/// Forwards the ticker's events and states as the engine's feed events until either
-/// side ends.
-async fn forward(
-    prefix: String,
-    mut events: mpsc::Receiver<MarketEvent>,
-    mut states: tokio::sync::watch::Receiver<TickerState>,
-    out: mpsc::Sender<FeedEvent>,
-) {
-    loop {
-        let event = tokio::select! {
-            event = events.recv() => match event {
-                None => return,
-                Some(MarketEvent::Tick { instrument, price }) => {
-                    let name = instrument.strip_prefix(&prefix);
-                    match name.and_then(|n| Symbol::parse(n).ok()) {
-                        Some(symbol) => FeedEvent::Tick { symbol, price },
-                        None => continue,
-                    }
-                }
-                Some(MarketEvent::Order(snapshot)) => FeedEvent::Order(update_of(&snapshot)),
-            },
-            changed = states.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                let state = *states.borrow_and_update();
-                FeedEvent::State(feed_state(state))
-            }
-        };
-        if out.send(event).await.is_err() {
-            return;
-        }
-    }
-}
-
 /// Classifies a Kite error for the engine.
 fn broker_error(error: KiteError) -> BrokerError {
     match (&error, error.class()) {
@@ -297,16 +245,7 @@ impl Broker for KiteAdapter {
     }
 
     fn start_feed(&self) -> Option<mpsc::Receiver<FeedEvent>> {
-        let (manager, events) = TickerManager::spawn(&self.kite);
-        let states = manager.states();
-        if self.ticker.set(manager).is_err() {
-            tracing::error!("the kite ticker was already started; not starting a second one");
-            return None;
-        }
-        let (out, feed) = mpsc::channel(4096);
-        let prefix = format!("{}:", self.exchange);
-        tokio::spawn(forward(prefix, events, states, out));
-        Some(feed)
+        self.start_ticker()
     }
 
     fn throttle_waits(&self) -> Vec<crate::broker::ThrottleWaits> {
@@ -330,26 +269,11 @@ impl Broker for KiteAdapter {
     }
 
     fn watch(&self, symbol: &Symbol) {
-        let Some(ticker) = self.ticker.get() else {
-            return;
-        };
-        let key = self.key(symbol);
-        match ticker.watch(&[&key]) {
-            Ok(()) => tracing::info!(%symbol, "watching live prices"),
-            Err(error) => {
-                tracing::error!(%symbol, %error, "cannot subscribe live prices; polling covers it")
-            }
-        }
+        self.subscribe(symbol, true);
     }
 
     fn unwatch(&self, symbol: &Symbol) {
-        let Some(ticker) = self.ticker.get() else {
-            return;
-        };
-        let key = self.key(symbol);
-        if let Err(error) = ticker.unwatch(&[&key]) {
-            tracing::warn!(%symbol, %error, "cannot unsubscribe live prices");
-        }
+        self.subscribe(symbol, false);
     }
 
     fn verify_postback(&self, body: &[u8]) -> Result<OrderUpdate, BrokerError> {
@@ -359,7 +283,7 @@ impl Broker for KiteAdapter {
             ));
         };
         match kitebreak_kite::postback::verify_postback(body, secret) {
-            Ok(snapshot) => Ok(update_of(&snapshot)),
+            Ok(snapshot) => Ok(feed::update_of(&snapshot)),
             // The checksum did not match: nobody but Kite knows the secret.
             Err(KiteError::InvalidInput(message)) => Err(BrokerError::Forged(message)),
             Err(error) => Err(BrokerError::BadPostback(error.to_string())),

@@ -26,7 +26,9 @@
 //! No entry can happen before all this is done: [`crate::Engine::start`] runs it
 //! before any shard exists.
 
-use std::collections::{BTreeMap, HashMap};
+mod positions;
+
+use std::collections::HashMap;
 
 use kitebreak_strategy::{
     Direction, EntrySignal, ExitReason, ExitSignal, Fill, Position, Relevel, Strategy,
@@ -101,7 +103,7 @@ pub(crate) async fn recover(
         writes.push(book.row(symbol));
     }
     if broker.book_outlives_process() {
-        compare_positions(broker, &books, &mut report, &mut writes).await;
+        positions::compare(broker, &books, &mut report, &mut writes).await;
     }
     if !writes.is_empty() {
         store.commit(writes).await?;
@@ -339,64 +341,5 @@ fn apply_exit_fill(order: &PendingOrder, book: &mut Book, fill: Fill) -> Vec<Wri
             tracing::error!(%symbol, tag = %order.tag, %error, "recovered exit fill closed no trade");
             Vec::new()
         }
-    }
-}
-
-/// Net units of the open trades per symbol.
-fn engine_positions(books: &HashMap<Symbol, Book>) -> BTreeMap<Symbol, i64> {
-    books
-        .iter()
-        .filter_map(|(symbol, book)| {
-            let trade = book.strategy.trade()?;
-            let units = i64::from(trade.quantity.get());
-            let net = match trade.direction {
-                Direction::Long => units,
-                Direction::Short => -units,
-            };
-            Some((symbol.clone(), net))
-        })
-        .collect()
-}
-
-async fn compare_positions(
-    broker: &dyn Broker,
-    books: &HashMap<Symbol, Book>,
-    report: &mut Reconciliation,
-    writes: &mut Vec<WriteOp>,
-) {
-    let positions = match broker.positions().await {
-        Ok(positions) => positions,
-        Err(error) => {
-            tracing::warn!(%error, "broker positions could not be read; open trades are not checked against them");
-            report.positions_error = Some(error.to_string());
-            return;
-        }
-    };
-    report.positions_checked = true;
-    let mut broker_net: BTreeMap<Symbol, i64> = BTreeMap::new();
-    for position in positions {
-        let net = i64::try_from(position.buy_quantity).unwrap_or(i64::MAX)
-            - i64::try_from(position.sell_quantity).unwrap_or(i64::MAX);
-        *broker_net.entry(position.symbol).or_default() += net;
-    }
-    let engine_net = engine_positions(books);
-    let mut symbols: Vec<&Symbol> = broker_net.keys().chain(engine_net.keys()).collect();
-    symbols.sort();
-    symbols.dedup();
-    for symbol in symbols {
-        let at_broker = broker_net.get(symbol).copied().unwrap_or(0);
-        let ours = engine_net.get(symbol).copied().unwrap_or(0);
-        if at_broker == ours {
-            continue;
-        }
-        tracing::warn!(%symbol, broker_net = at_broker, engine_net = ours,
-            "position mismatch: the broker's net position differs from the open trades; not adjusted");
-        let detail = serde_json::json!({"broker_net": at_broker, "engine_net": ours});
-        writes.push(event(symbol, "position_mismatch", detail));
-        report.mismatches.push(PositionMismatch {
-            symbol: symbol.clone(),
-            broker_net: at_broker,
-            engine_net: ours,
-        });
     }
 }
