@@ -13,13 +13,23 @@
 //!   shards (a batch that fails is redone with each job in its own savepoint) and
 //!   acknowledges each job after the commit. Prices are INTEGER micro-units, P&L TEXT decimals, never REAL.
 //! - [`PaperBroker`] (`paper`): fills market orders at the last observed price
-//!   (candle closes, fed prices) with optional slippage. It is the only broker and
-//!   has no path to a live one.
+//!   (candle closes, fed prices) with optional slippage. It has no network code and
+//!   no path to a live broker.
 //! - [`KiteAdapter`] (`kite`): the live broker, a thin wrapper over
 //!   `kitebreak_kite::KiteBroker`: MARKET orders with the engine's tag and market
 //!   protection, lost answers settled by tag (never re-sent), errors classified as
 //!   rejected, unavailable or session expired. Which broker runs is chosen once, at
 //!   start, by the binary.
+//! - `feed`: live prices for exits. A broker with a live feed (Kite's ticker) sends
+//!   ticks, order updates and connection states; ticks go to the owning shard as
+//!   price observations, and while the feed is not live one batched LTP poll a
+//!   second covers every watched symbol (those with an open trade).
+//! - `updates`: order updates (ticker, verified postbacks) as the fast path to an
+//!   order's final status, polling as the fallback; one transition function makes
+//!   duplicates and late updates harmless.
+//! - `shard::retry` and `shard::unsettled`: a failed exit is retried with backoff
+//!   (1 s doubling to 60 s, engine clock), loudly; an order of unknown outcome is
+//!   looked up by its tag before anything is sent in its place.
 //! - [`market`] and [`risk`]: pure rules checked before every entry order (trading
 //!   window, weekends, holidays, MIS square-off; kill switch, open trades, order
 //!   quantity and value, daily loss). Time comes from the configured [`Clock`].
@@ -40,8 +50,8 @@
 //!   fails, the shard restores its snapshot of the symbol, so memory never runs
 //!   ahead of disk for a change that was not sent to the broker.
 //! - Rejections: a rejected entry leaves no trade and unlocks the levels; a
-//!   rejected exit leaves the trade open (logged at ERROR) and the next price
-//!   observation retries.
+//!   rejected exit leaves the trade open (logged at ERROR, counted, shown as
+//!   `exit_pending`) and is retried after its backoff.
 //! - Monitoring: the original ran a monitor thread that polled prices for open
 //!   trades; `POST /monitoring/stop` stopped that thread. Its webhook still fed each
 //!   candle to the strategy, whose candle step checks the close against the open

@@ -177,6 +177,11 @@ impl Shard {
     /// trades that see no price observations).
     pub(super) async fn retry_due(&mut self) {
         self.settle_entries_due().await;
+        // Monitoring off pauses automatic exits, retries included (candles still
+        // check their close, as the original's webhook did).
+        if !self.ctx.monitoring.load(Ordering::Relaxed) {
+            return;
+        }
         let now = self.ctx.gate.now();
         let mut due: Vec<Symbol> = self
             .books

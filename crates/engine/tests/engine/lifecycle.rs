@@ -381,3 +381,25 @@ async fn an_entry_of_unknown_outcome_that_was_never_placed_is_lost_and_unlocks()
     assert_eq!(row.get::<String, _>("status"), "LOST");
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn monitoring_stop_pauses_exit_retries_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    enter_long(&engine, "IOC").await;
+    broker.rejecting(true);
+    engine.price(sym("IOC"), p("110")).await.expect("target");
+    broker.rejecting(false);
+    engine.set_monitoring(false).await.expect("stop");
+    clock.advance(jiff::SignedDuration::from_secs(5));
+    engine.retry_step().await.expect("retry step");
+    let status = engine.status(sym("IOC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Open, "paused");
+    assert!(status.exit_pending.is_some());
+    engine.set_monitoring(true).await.expect("start");
+    engine.retry_step().await.expect("retry step");
+    let status = engine.status(sym("IOC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat, "resumed");
+    engine.shutdown().await;
+}
