@@ -13,7 +13,9 @@
 //! row PENDING and is looked up by tag before the next attempt (see `retry`).
 
 use kitebreak_price::Quantity;
-use kitebreak_strategy::{Direction, EntrySignal, ExitSignal, Fill, Relevel};
+use kitebreak_strategy::{
+    ClosedTrade, Direction, EntrySignal, ExitSignal, Fill, Position, Relevel, Trade,
+};
 
 use super::retry::{self, ExitRetry};
 use super::send::final_row;
@@ -222,6 +224,9 @@ pub(crate) async fn exit(
             reason,
         });
     };
+    if fill.quantity < trade.quantity {
+        return partial_exit(ctx, symbol, book, &signal, trade, record, fill, writes).await;
+    }
     let closed = book
         .strategy
         .exit_filled(fill)
@@ -244,6 +249,55 @@ pub(crate) async fn exit(
     Ok(ExitOutcome::Closed {
         order: record,
         closed,
+    })
+}
+
+/// An exit that filled only part of the trade: the filled units are a closed trade,
+/// the rest stays open with its exit pending (retried after the backoff, for the
+/// units still held). Nothing is left unmanaged at the broker.
+#[allow(clippy::too_many_arguments)]
+async fn partial_exit(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &mut Book,
+    signal: &ExitSignal,
+    trade: Trade,
+    record: OrderRecord,
+    fill: Fill,
+    mut writes: Vec<WriteOp>,
+) -> Result<ExitOutcome, EngineError> {
+    let held = trade.quantity.get();
+    let sold = fill.quantity.get();
+    let rest = Quantity::new(held - sold).map_err(|e| EngineError::Conflict(e.to_string()))?;
+    let part = Trade {
+        quantity: fill.quantity,
+        ..trade.clone()
+    };
+    let closed = ClosedTrade::new(part, fill, signal.reason);
+    let open = Trade {
+        quantity: rest,
+        ..trade
+    };
+    book.strategy = retry::repositioned(&book.strategy, Position::Open(open.clone()));
+    let reason = format!(
+        "exit filled {sold} of {held} units; {} still held",
+        rest.get()
+    );
+    let retry = failed(ctx, symbol, book, signal, reason.clone(), None);
+    let detail = serde_json::json!({"tag": record.tag, "filled": sold, "held": held,
+        "exit": closed.price_exit.to_string(), "pnl": closed.pnl.to_string(),
+        "next_attempt": retry.next_at.to_string()});
+    writes.extend([
+        final_row(&record),
+        WriteOp::CloseTrade(symbol.clone(), closed.clone()),
+        WriteOp::OpenTrade(symbol.clone(), open),
+        event(symbol, "exit_partial", detail),
+    ]);
+    ctx.store.commit(writes).await?;
+    ctx.gate.realized(closed.pnl);
+    Ok(ExitOutcome::Failed {
+        order: record,
+        reason,
     })
 }
 

@@ -74,7 +74,7 @@ impl ExitRetry {
 }
 
 /// The same strategy in another position (history and levels kept).
-fn repositioned(strategy: &Strategy, position: Position) -> Strategy {
+pub(crate) fn repositioned(strategy: &Strategy, position: Position) -> Strategy {
     Strategy::restore(
         *strategy.params(),
         strategy.recent_candles().copied(),

@@ -111,3 +111,72 @@ async fn a_lost_exit_answer_is_settled_by_its_tag_without_a_second_exit() {
     assert_eq!(env.engine.exit_failures(), 0);
     env.engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_exit_cancelled_after_a_partial_fill_closes_the_filled_part_and_retries_the_rest() {
+    let (env, clock) = on_manual_clock().await;
+    env.setup().await;
+    env.price("106.05");
+    let (h, l, c) = BREAKOUT;
+    let mut breakout = candle(h, l, c);
+    breakout.quantity = Some(kitebreak_price::Quantity::new(2).expect("quantity"));
+    env.engine
+        .candle(sym("INFY"), breakout)
+        .await
+        .expect("breakout");
+    eventually("INFY watched", || async {
+        env.engine.feed_stats().watched == 1
+    })
+    .await;
+    env.sim.set_faults(Faults {
+        partial_fill_next: 1,
+        ..Faults::default()
+    });
+    env.price("110");
+    let exit_order = || {
+        env.sim.shared().with_world(|world, _| {
+            let order = world.book.orders().get(1)?;
+            Some((order.order_id.clone(), order.filled))
+        })
+    };
+    eventually("half of the exit filled", || async {
+        exit_order().is_some_and(|(_, filled)| filled == 1)
+    })
+    .await;
+    let (order_id, _) = exit_order().expect("exit order");
+    let other = crate::kite::adapter(&env.sim, env.dir.path()).await;
+    other.kite().cancel_order(&order_id).await.expect("cancel");
+    eventually("the partial exit recorded", || async {
+        env.engine.exit_failures() == 1
+    })
+    .await;
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Open);
+    assert_eq!(
+        status.trade.expect("trade").quantity.get(),
+        1,
+        "one unit still held"
+    );
+    let pending = status.exit_pending.expect("the rest is pending");
+    assert!(pending.last_error.contains("filled 1 of 2"), "{pending:?}");
+    let closed = env
+        .engine
+        .closed_trades(&Default::default())
+        .await
+        .expect("trades");
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].closed.trade.quantity.get(), 1);
+
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    env.engine.retry_step().await.expect("retry");
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    let closed = env
+        .engine
+        .closed_trades(&Default::default())
+        .await
+        .expect("trades");
+    let units: u32 = closed.iter().map(|r| r.closed.trade.quantity.get()).sum();
+    assert_eq!(units, 2, "both units out, none twice");
+    env.engine.shutdown().await;
+}
