@@ -300,10 +300,13 @@ impl Engine {
         self.inner.broker_errors.snapshot()
     }
 
-    /// Queues a command for `symbol`'s shard without waiting for an answer.
-    pub(crate) async fn send(&self, symbol: &Symbol, command: Command) -> Result<(), EngineError> {
-        let shard = &self.inner.shards[shard_of(symbol, self.inner.shards.len())];
-        shard.send(command).await.map_err(|_| EngineError::Stopped)
+    /// Queues a live price on the shard owning `symbol` (no clone on the tick path).
+    pub(crate) async fn send_tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
+        let shard = &self.inner.shards[shard_of(&symbol, self.inner.shards.len())];
+        shard
+            .send(Command::Tick(symbol, price))
+            .await
+            .map_err(|_| EngineError::Stopped)
     }
 
     async fn ask<T>(

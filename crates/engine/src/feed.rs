@@ -262,8 +262,7 @@ impl Feed {
 impl Engine {
     /// Delivers one live price to the shard owning `symbol` (no reply awaited).
     pub(crate) async fn tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
-        self.send(&symbol.clone(), crate::shard::Command::Tick(symbol, price))
-            .await?;
+        self.send_tick(symbol, price).await?;
         // Counted once queued: a command sent after this sees the tick applied.
         self.inner.feed.ticked();
         Ok(())
@@ -293,8 +292,7 @@ impl Engine {
         };
         let delivered = prices.len();
         for (symbol, price) in prices {
-            self.send(&symbol.clone(), crate::shard::Command::Tick(symbol, price))
-                .await?;
+            self.send_tick(symbol, price).await?;
         }
         Ok(delivered)
     }
