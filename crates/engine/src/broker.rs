@@ -1,8 +1,9 @@
 //! The [`Broker`] trait: the engine's only way to place orders and read prices.
 //!
 //! Deliberately small: place a market order under a unique tag, learn its final
-//! status, read a last traded price, and list orders and positions for the account
-//! endpoints. The paper broker implements it today; a Kite broker will later. The
+//! status, find an order again by its tag (after a lost answer or a crash), read last
+//! traded prices (one symbol, or many in one call for the polling fallback), and list
+//! orders and positions. The paper broker and the Kite adapter implement it. The
 //! engine holds an `Arc<dyn Broker>`, so futures are boxed by hand (async fns in
 //! traits are not object safe).
 
@@ -63,7 +64,9 @@ pub type OrderId = String;
 /// Where an order ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderStatus {
-    /// Filled completely.
+    /// Filled, completely or in part: `filled_quantity` is what was bought or sold
+    /// (an order cancelled after a partial fill ends here with the filled part, never
+    /// as a rejection).
     Complete {
         /// Average fill price.
         average_price: Price,
@@ -77,6 +80,24 @@ pub enum OrderStatus {
         /// The broker's reason.
         reason: String,
     },
+}
+
+/// How far an order found in the broker's book has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderProgress {
+    /// Still working (open, validation pending, ...): wait for its final status.
+    Working,
+    /// Final.
+    Done(OrderStatus),
+}
+
+/// An order found in the broker's book by its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundOrder {
+    /// The broker's id.
+    pub order_id: OrderId,
+    /// Where it stands.
+    pub progress: OrderProgress,
 }
 
 /// One order as the broker's order book shows it.
@@ -138,9 +159,81 @@ pub enum BrokerError {
     /// the same request may succeed later.
     #[error("broker unavailable: {0}")]
     Unavailable(String),
+    /// This broker does not offer the feature (postbacks on paper).
+    #[error("the broker does not support {0}")]
+    Unsupported(&'static str),
+    /// A postback failed verification (its checksum is wrong): not from the broker.
+    #[error("postback refused: {0}")]
+    Forged(String),
+    /// A postback body that is not a readable order update.
+    #[error("unreadable postback: {0}")]
+    BadPostback(String),
     /// The broker session expired or is missing: log in again (`kitebreak login`).
     #[error("broker session expired: run `kitebreak login`")]
     SessionExpired,
+}
+
+impl BrokerError {
+    /// Every kind, for metrics.
+    pub const KINDS: [&'static str; 9] = [
+        "unknown_order",
+        "no_price",
+        "rejected",
+        "not_placed",
+        "unavailable",
+        "session_expired",
+        "unsupported",
+        "forged",
+        "bad_postback",
+    ];
+
+    /// A short label for the kind of failure (metrics).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BrokerError::UnknownOrder(_) => "unknown_order",
+            BrokerError::NoPrice(_) => "no_price",
+            BrokerError::Rejected(_) => "rejected",
+            BrokerError::NotPlaced(_) => "not_placed",
+            BrokerError::Unavailable(_) => "unavailable",
+            BrokerError::SessionExpired => "session_expired",
+            BrokerError::Unsupported(_) => "unsupported",
+            BrokerError::Forged(_) => "forged",
+            BrokerError::BadPostback(_) => "bad_postback",
+        }
+    }
+}
+
+/// Broker calls of the order path and the price poll that failed, by kind.
+#[derive(Debug, Default)]
+pub(crate) struct BrokerErrorCounts {
+    counts: [std::sync::atomic::AtomicU64; 9],
+}
+
+impl BrokerErrorCounts {
+    pub fn count(&self, error: &BrokerError) {
+        if let Some(i) = BrokerError::KINDS.iter().position(|k| *k == error.kind()) {
+            self.counts[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        BrokerError::KINDS
+            .iter()
+            .zip(&self.counts)
+            .map(|(kind, n)| (*kind, n.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+/// Time spent waiting for a broker's request budget, per endpoint class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleWaits {
+    /// The endpoint class (`quote`, `place_order`, ...).
+    pub endpoint: &'static str,
+    /// Requests that waited.
+    pub waits: u64,
+    /// Their total wait.
+    pub waited: std::time::Duration,
 }
 
 /// Everything the engine needs from a broker.
@@ -160,6 +253,40 @@ pub trait Broker: Send + Sync + 'static {
     /// The session's open, high, low and latest price of `symbol`.
     fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>>;
 
+    /// The order placed today under `tag`, if the broker's book has it. After a
+    /// crash or a lost answer this decides: found means placed (never send that tag
+    /// again), absent means not placed.
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>>;
+
+    /// Whether the broker's book and positions outlive this process (a real broker),
+    /// so recovery can compare its positions with the open trades. The paper book
+    /// lives in memory: after a restart it knows nothing, which is not a mismatch.
+    fn book_outlives_process(&self) -> bool {
+        false
+    }
+
+    /// Last traded prices of many symbols in as few calls as the broker allows (the
+    /// polling fallback of exit monitoring). Symbols without a price are left out.
+    fn ltp_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Price)>, BrokerError>> {
+        Box::pin(async move {
+            let mut prices = Vec::with_capacity(symbols.len());
+            for symbol in symbols {
+                match self.ltp(symbol).await {
+                    Ok(price) => prices.push((symbol.clone(), price)),
+                    Err(BrokerError::NoPrice(_)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(prices)
+        })
+    }
+
     /// Today's orders, oldest first.
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>>;
 
@@ -174,5 +301,33 @@ pub trait Broker: Send + Sync + 'static {
     /// While it is expired the engine refuses new entries; exits are still sent.
     fn session(&self) -> Option<kitebreak_kite::SessionState> {
         None
+    }
+
+    /// Starts the broker's live feed (ticks for watched symbols, order updates,
+    /// connection states); called once by the engine at start. `None`: no live
+    /// feed (paper), and no polling fallback either.
+    fn start_feed(&self) -> Option<tokio::sync::mpsc::Receiver<crate::FeedEvent>> {
+        None
+    }
+
+    /// How long requests waited for the broker's request budgets (Kite's limits).
+    fn throttle_waits(&self) -> Vec<ThrottleWaits> {
+        Vec::new()
+    }
+
+    /// Stops the live feed (engine shutdown).
+    fn stop_feed(&self) {}
+
+    /// Live prices of `symbol` are wanted (a trade opened).
+    fn watch(&self, _symbol: &Symbol) {}
+
+    /// Live prices of `symbol` are no longer wanted (its trade closed).
+    fn unwatch(&self, _symbol: &Symbol) {}
+
+    /// Verifies a postback body (the broker's order webhook) and decodes its order.
+    /// [`BrokerError::Unsupported`] when this broker has none; a body that fails
+    /// verification is [`BrokerError::Forged`] and must change nothing.
+    fn verify_postback(&self, _body: &[u8]) -> Result<crate::OrderUpdate, BrokerError> {
+        Err(BrokerError::Unsupported("postbacks"))
     }
 }

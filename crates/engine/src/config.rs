@@ -37,6 +37,8 @@ pub struct EngineConfig {
     /// How often the engine checks for flatten and MIS square-off on its own
     /// (`Engine::enforce_step`); `None` leaves it to the caller (tests).
     pub enforce_every: Option<Duration>,
+    /// The polling fallback of a live price feed (brokers without one never poll).
+    pub feed: crate::FeedConfig,
 }
 
 impl EngineConfig {
@@ -62,6 +64,7 @@ impl EngineConfig {
             kill_switch: KillSwitch::Active,
             clock: Arc::new(SystemClock),
             enforce_every: Some(Duration::from_secs(1)),
+            feed: crate::FeedConfig::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
@@ -34,13 +34,18 @@ pub struct Engine {
 pub(crate) struct Inner {
     pub(crate) shards: Vec<mpsc::Sender<Command>>,
     pub(crate) store: Store,
-    broker: Arc<dyn Broker>,
+    pub(crate) broker: Arc<dyn Broker>,
     monitoring: Arc<AtomicBool>,
     pub(crate) gate: Arc<Gate>,
     /// The broker's login session, if it has one.
     session: Option<SessionState>,
     /// Marks the session expired at its token's expiry time; stops with the engine.
     _expiry_timer: Option<crate::session::Timer>,
+    reconciliation: crate::Reconciliation,
+    pub(crate) feed: Arc<crate::feed::Feed>,
+    pub(crate) updates: Arc<crate::updates::Updates>,
+    exit_failures: Arc<AtomicU64>,
+    pub(crate) broker_errors: Arc<crate::broker::BrokerErrorCounts>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -71,7 +76,8 @@ impl Engine {
             )),
             None => broker,
         };
-        let books = crate::recovery::recover(&store, &config, broker.as_ref()).await?;
+        let (books, reconciliation) =
+            crate::recovery::recover(&store, &config, broker.as_ref()).await?;
         let order_seq = Arc::new(AtomicI64::new(store.last_order_seq().await?));
         let monitoring = Arc::new(AtomicBool::new(true));
         let gate = Arc::new(
@@ -83,7 +89,18 @@ impl Engine {
             .as_ref()
             .map(|s| Timer::start(s, Arc::clone(&config.clock)));
         let shard_count = config.shards.max(1);
+        // The live feed starts before the shards, so restored open trades are
+        // subscribed as soon as each shard reports them.
+        let feed_events = broker.start_feed();
+        let feed = crate::feed::feed_for(config.feed, feed_events.is_some());
+        let updates = Arc::new(crate::updates::Updates::default());
+        let exit_failures = Arc::new(AtomicU64::new(0));
+        let broker_errors = Arc::new(crate::broker::BrokerErrorCounts::default());
         let ctx = Arc::new(Context {
+            broker_errors: Arc::clone(&broker_errors),
+            exit_failures: Arc::clone(&exit_failures),
+            feed: Arc::clone(&feed),
+            updates: Arc::clone(&updates),
             store: store.clone(),
             broker: Arc::clone(&broker),
             config: Arc::new(config),
@@ -120,10 +137,20 @@ impl Engine {
                 gate,
                 session,
                 _expiry_timer: expiry_timer,
+                reconciliation,
+                feed,
+                updates,
+                exit_failures,
+                broker_errors,
             }),
         };
+        if let Some(events) = feed_events {
+            crate::feed::spawn_events(Arc::downgrade(&engine.inner), events);
+            crate::feed::spawn_polls(Arc::downgrade(&engine.inner), ctx.config.feed.poll_every);
+        }
         if let Some(every) = ctx.config.enforce_every {
             crate::enforce::spawn_loop(&engine, every);
+            spawn_retry_loop(&engine, every);
         }
         Ok(engine)
     }
@@ -231,6 +258,12 @@ impl Engine {
             .await
     }
 
+    /// What start-up reconciliation with the broker found (orders settled by tag,
+    /// position mismatches). It finished before the engine took any command.
+    pub fn reconciliation(&self) -> &crate::Reconciliation {
+        &self.inner.reconciliation
+    }
+
     /// How well the store's group commit is batching.
     pub fn commit_stats(&self) -> crate::CommitStats {
         self.inner.store.commit_stats()
@@ -255,6 +288,7 @@ impl Engine {
     /// Stops the shards after the commands already queued, then flushes and closes
     /// the database. Commands sent afterwards fail with `Stopped`.
     pub async fn shutdown(&self) {
+        self.inner.broker.stop_feed();
         for shard in &self.inner.shards {
             let (ack, done) = oneshot::channel();
             if shard.send(Command::Stop(ack)).await.is_ok() {
@@ -263,6 +297,53 @@ impl Engine {
         }
         self.inner.store.close().await;
         tracing::info!("engine stopped");
+    }
+
+    /// An order update from the broker (ticker, verified postback): the fast path to
+    /// the final status of an order a shard is waiting for. Duplicates, late updates
+    /// and other tools' orders change nothing.
+    pub fn order_update(&self, update: crate::OrderUpdate) -> crate::UpdateOutcome {
+        let outcome = self.inner.updates.apply(&update);
+        tracing::debug!(order_id = %update.order_id, ?outcome, "order update");
+        outcome
+    }
+
+    /// One step of the exit retry timer: every shard retries its pending exits that
+    /// are due on the engine clock (trades that see no prices still get out).
+    pub async fn retry_step(&self) -> Result<(), EngineError> {
+        let mut waiting = Vec::with_capacity(self.inner.shards.len());
+        for shard in &self.inner.shards {
+            let (ack, done) = oneshot::channel();
+            shard
+                .send(Command::RetryDue(ack))
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+            waiting.push(done);
+        }
+        for done in waiting {
+            done.await.map_err(|_| EngineError::Stopped)?;
+        }
+        Ok(())
+    }
+
+    /// Exit attempts that failed since start (each also logged at ERROR).
+    pub fn exit_failures(&self) -> u64 {
+        self.inner.exit_failures.load(Ordering::Relaxed)
+    }
+
+    /// Broker calls of the order path and the price poll that failed since start, by
+    /// kind (`rejected`, `unavailable`, `session_expired`, ...).
+    pub fn broker_errors(&self) -> Vec<(&'static str, u64)> {
+        self.inner.broker_errors.snapshot()
+    }
+
+    /// Queues a live price on the shard owning `symbol` (no clone on the tick path).
+    pub(crate) async fn send_tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
+        let shard = &self.inner.shards[shard_of(&symbol, self.inner.shards.len())];
+        shard
+            .send(Command::Tick(symbol, price))
+            .await
+            .map_err(|_| EngineError::Stopped)
     }
 
     async fn ask<T>(
@@ -278,6 +359,22 @@ impl Engine {
             .map_err(|_| EngineError::Stopped)?;
         answer.await.map_err(|_| EngineError::Stopped)?
     }
+}
+
+/// Calls [`Engine::retry_step`] every `every` until the engine stops.
+fn spawn_retry_loop(engine: &Engine, every: std::time::Duration) {
+    let weak = Arc::downgrade(&engine.inner);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { return };
+            if let Err(EngineError::Stopped) = (Engine { inner }).retry_step().await {
+                return;
+            }
+        }
+    });
 }
 
 /// The shard that owns `symbol`: a fixed hash, so a symbol never moves.

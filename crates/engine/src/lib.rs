@@ -13,8 +13,8 @@
 //!   shards (a batch that fails is redone with each job in its own savepoint) and
 //!   acknowledges each job after the commit. Prices are INTEGER micro-units, P&L TEXT decimals, never REAL.
 //! - [`PaperBroker`] (`paper`): fills market orders at the last observed price
-//!   (candle closes, fed prices) with optional slippage. It is the only broker and
-//!   has no path to a live one.
+//!   (candle closes, fed prices) with optional slippage. It has no network code and
+//!   no path to a live broker.
 //! - [`KiteAdapter`] (`kite`): the live broker, a thin wrapper over
 //!   `kitebreak_kite::KiteBroker`: MARKET orders with the engine's tag and market
 //!   protection, lost answers settled by tag (never re-sent), errors classified as
@@ -23,12 +23,25 @@
 //! - `session`: the broker's login session. While it is expired (a TokenException
 //!   anywhere, the ticker refused, or 06:00 IST reached) new entries are refused with
 //!   the reason; exits are still sent. A new token resumes entries at once.
+//! - `feed`: live prices for exits. A broker with a live feed (Kite's ticker) sends
+//!   ticks, order updates and connection states; ticks go to the owning shard as
+//!   price observations, and while the feed is not live one batched LTP poll a
+//!   second covers every watched symbol (those with an open trade).
+//! - `updates`: order updates (ticker, verified postbacks) as the fast path to an
+//!   order's final status, polling as the fallback; one transition function makes
+//!   duplicates and late updates harmless.
+//! - `shard::retry` and `shard::unsettled`: a failed exit is retried with backoff
+//!   (1 s doubling to 60 s, engine clock), loudly; an order of unknown outcome is
+//!   looked up by its tag before anything is sent in its place.
 //! - [`market`] and [`risk`]: pure rules checked before every entry order (trading
 //!   window, weekends, holidays, MIS square-off; kill switch, open trades, order
 //!   quantity and value, daily loss). Time comes from the configured [`Clock`].
 //! - `recovery`: at start every symbol is rebuilt with `Strategy::restore` from its
 //!   stored candles, levels and open trade, so open trades are watched at once;
-//!   orders left PENDING by a crash are settled as LOST (the paper book is gone).
+//!   every order left PENDING by a crash is looked up at the broker by its tag
+//!   (filled → applied, rejected → failed, working → awaited, absent → LOST, never
+//!   re-sent) and the broker's positions are compared with the open trades
+//!   (mismatches reported in [`Reconciliation`]), all before any command runs.
 //!
 //! # Promises and the choices behind them
 //! - Per-symbol order: one symbol's commands run one at a time on its shard; no
@@ -40,8 +53,8 @@
 //!   fails, the shard restores its snapshot of the symbol, so memory never runs
 //!   ahead of disk for a change that was not sent to the broker.
 //! - Rejections: a rejected entry leaves no trade and unlocks the levels; a
-//!   rejected exit leaves the trade open (logged at ERROR) and the next price
-//!   observation retries.
+//!   rejected exit leaves the trade open (logged at ERROR, counted, shown as
+//!   `exit_pending`) and is retried after its backoff.
 //! - Monitoring: the original ran a monitor thread that polled prices for open
 //!   trades; `POST /monitoring/stop` stopped that thread. Its webhook still fed each
 //!   candle to the strategy, whose candle step checks the close against the open
@@ -64,6 +77,7 @@ mod config;
 mod enforce;
 mod engine;
 mod error;
+mod feed;
 mod gate;
 mod kite;
 pub mod market;
@@ -75,25 +89,29 @@ mod session;
 mod shard;
 mod store;
 mod symbol;
+mod updates;
 
 pub use broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
-    PositionReport, Side,
+    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
+    OrderReport, OrderStatus, PositionReport, Side, ThrottleWaits,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
 pub use enforce::SweepOutcome;
 pub use engine::Engine;
 pub use error::EngineError;
+pub use feed::{FeedConfig, FeedEvent, FeedState, FeedStats, OrderUpdate};
 pub use gate::RiskStatus;
 pub use kite::KiteAdapter;
 pub use kitebreak_kite::Product as KiteProduct;
 pub use kitebreak_kite::{Expired, ExpiryCause, SessionState};
 pub use paper::PaperBroker;
+pub use recovery::{PositionMismatch, Reconciliation, SettledOrder};
 pub use report::{
-    CandleInput, CandleReport, EntryOutcome, ExitOutcome, OrderRecord, PositionState, PriceReport,
-    SymbolStatus,
+    CandleInput, CandleReport, EntryOutcome, ExitOutcome, ExitPending, OrderRecord, PositionState,
+    PriceReport, SymbolStatus,
 };
 pub use session::{BrokerSession, LOGIN_HINT, SessionHealth};
 pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};
 pub use symbol::Symbol;
+pub use updates::UpdateOutcome;

@@ -17,8 +17,8 @@ use kitebreak_price::{Price, Ratio, Rounding};
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
-    PositionReport, Side,
+    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
+    OrderReport, OrderStatus, PositionReport, Side,
 };
 
 /// The paper broker: immediate fills at the last observed price, with optional
@@ -121,6 +121,23 @@ impl Broker for PaperBroker {
     fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
         let ohlc = self.book().prices.get(symbol).copied();
         Box::pin(async move { ohlc.ok_or_else(|| BrokerError::NoPrice(symbol.clone())) })
+    }
+
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        // Paper orders are final the moment they are placed.
+        let found = self
+            .book()
+            .orders
+            .iter()
+            .find(|report| report.order.tag == tag)
+            .map(|report| FoundOrder {
+                order_id: report.order_id.clone(),
+                progress: OrderProgress::Done(report.status.clone()),
+            });
+        Box::pin(async move { Ok(found) })
     }
 
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {

@@ -88,6 +88,15 @@ pub enum EntryOutcome {
         /// Why.
         reason: String,
     },
+    /// The order was sent but its outcome is unknown (the answer or the final status
+    /// was lost). Its row stays PENDING, the levels stay locked, and the engine looks
+    /// it up by its tag until the broker answers; a fill then opens the trade.
+    Unsettled {
+        /// The entry order as far as it is known.
+        order: OrderRecord,
+        /// What went wrong.
+        reason: String,
+    },
     /// No order was sent: the market clock or a risk limit refused the entry. No
     /// trade, levels unlocked.
     Refused {
@@ -187,4 +196,19 @@ pub struct SymbolStatus {
     pub candles_seen: u64,
     /// The parameters it runs with.
     pub params: StrategyParams,
+    /// An exit that was decided, failed, and is being retried with backoff.
+    pub exit_pending: Option<ExitPending>,
+}
+
+/// A failed exit being retried (shown by `GET /strategy/{symbol}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitPending {
+    /// Why the trade is being left.
+    pub reason: kitebreak_strategy::ExitReason,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// The last failure's words.
+    pub last_error: String,
+    /// When the next attempt is due (engine clock).
+    pub next_attempt: jiff::Timestamp,
 }

@@ -27,10 +27,11 @@ use kitebreak_price::Price;
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
-    PositionReport,
+    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderReport,
+    OrderStatus, PositionReport, ThrottleWaits,
 };
 use crate::clock::Clock;
+use crate::feed::{FeedEvent, OrderUpdate};
 
 /// What to do about a session that cannot trade.
 pub const LOGIN_HINT: &str =
@@ -161,12 +162,58 @@ impl Broker for SessionWatch {
         Box::pin(async move { self.note(self.inner.positions().await) })
     }
 
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.find_by_tag(tag).await) })
+    }
+
+    fn ltp_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Price)>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.ltp_many(symbols).await) })
+    }
+
+    // Everything below only forwards: a method left to the trait's default here
+    // would silently turn the wrapped broker's feature off (its live feed, its
+    // postbacks), so every method of `Broker` is spelled out.
+
+    fn book_outlives_process(&self) -> bool {
+        self.inner.book_outlives_process()
+    }
+
     fn observe(&self, symbol: &Symbol, price: Price) {
         self.inner.observe(symbol, price);
     }
 
     fn session(&self) -> Option<SessionState> {
         Some(self.session.clone())
+    }
+
+    fn start_feed(&self) -> Option<tokio::sync::mpsc::Receiver<FeedEvent>> {
+        self.inner.start_feed()
+    }
+
+    fn throttle_waits(&self) -> Vec<ThrottleWaits> {
+        self.inner.throttle_waits()
+    }
+
+    fn stop_feed(&self) {
+        self.inner.stop_feed();
+    }
+
+    fn watch(&self, symbol: &Symbol) {
+        self.inner.watch(symbol);
+    }
+
+    fn unwatch(&self, symbol: &Symbol) {
+        self.inner.unwatch(symbol);
+    }
+
+    fn verify_postback(&self, body: &[u8]) -> Result<OrderUpdate, BrokerError> {
+        self.inner.verify_postback(body)
     }
 }
 
@@ -218,6 +265,12 @@ mod tests {
             Box::pin(async { Err(BrokerError::SessionExpired) })
         }
         fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn find_by_tag<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
             Box::pin(async { Err(BrokerError::SessionExpired) })
         }
     }

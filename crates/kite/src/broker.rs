@@ -63,6 +63,11 @@ impl KiteBroker {
         &self.inner.session
     }
 
+    /// How often requests of `endpoint` waited for Kite's budget, and for how long.
+    pub fn throttled(&self, endpoint: Endpoint) -> crate::limits::ThrottleStats {
+        self.inner.limits.throttled(endpoint)
+    }
+
     /// The instrument catalogue loaded so far.
     pub fn instruments(&self) -> Arc<Instruments> {
         let guard = self

@@ -64,6 +64,67 @@ pub enum Endpoint {
     Other,
 }
 
+impl Endpoint {
+    /// Every class.
+    pub const ALL: [Endpoint; 4] = [
+        Endpoint::Quote,
+        Endpoint::Historical,
+        Endpoint::PlaceOrder,
+        Endpoint::Other,
+    ];
+
+    /// Lower-case name (metric labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Quote => "quote",
+            Endpoint::Historical => "historical",
+            Endpoint::PlaceOrder => "place_order",
+            Endpoint::Other => "other",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Endpoint::Quote => 0,
+            Endpoint::Historical => 1,
+            Endpoint::PlaceOrder => 2,
+            Endpoint::Other => 3,
+        }
+    }
+}
+
+/// How often callers waited for a budget, and for how long in total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThrottleStats {
+    /// Requests that had to wait for budget.
+    pub waits: u64,
+    /// The total time they waited.
+    pub waited: Duration,
+}
+
+#[derive(Debug, Default)]
+struct WaitCounter {
+    waits: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl WaitCounter {
+    fn add(&self, waited: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.waits.fetch_add(1, Relaxed);
+        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.micros.fetch_add(micros, Relaxed);
+    }
+
+    fn get(&self) -> ThrottleStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        ThrottleStats {
+            waits: self.waits.load(Relaxed),
+            waited: Duration::from_micros(self.micros.load(Relaxed)),
+        }
+    }
+}
+
 /// The shared budgets of one API key. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Limits {
@@ -74,6 +135,8 @@ pub struct Limits {
     /// Longest window first: a cell taken from a longer window while a shorter one
     /// waits only makes that longer window more conservative.
     orders: [Bucket; 3],
+    /// Waits per endpoint class, in [`Endpoint::ALL`] order.
+    waited: [WaitCounter; 4],
 }
 
 impl Limits {
@@ -93,28 +156,44 @@ impl Limits {
                 bucket(400, Duration::from_secs(60), 100),
                 bucket(10, Duration::from_secs(1), 1),
             ],
+            waited: Default::default(),
         }
+    }
+
+    /// How often requests of `endpoint` waited for budget, and for how long.
+    pub fn throttled(&self, endpoint: Endpoint) -> ThrottleStats {
+        self.waited[endpoint.index()].get()
     }
 
     /// Waits until a request of this kind may go out, and spends its budget.
     pub async fn acquire(&self, endpoint: Endpoint) {
-        match endpoint {
+        let waited = match endpoint {
             Endpoint::Quote => self.wait(&self.quote).await,
             Endpoint::Historical => self.wait(&self.historical).await,
             Endpoint::Other => self.wait(&self.other).await,
             Endpoint::PlaceOrder => {
+                let mut waited = Duration::ZERO;
                 for bucket in &self.orders {
-                    self.wait(bucket).await;
+                    waited += self.wait(bucket).await;
                 }
+                waited
             }
+        };
+        if !waited.is_zero() {
+            self.waited[endpoint.index()].add(waited);
         }
     }
 
-    async fn wait(&self, bucket: &Bucket) {
+    /// Waits for one cell of `bucket`; returns how long it waited.
+    async fn wait(&self, bucket: &Bucket) -> Duration {
+        let mut waited = Duration::ZERO;
         while let Err(not_until) = bucket.check() {
             let wait = not_until.wait_time_from(self.clock.now());
-            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+            let wait = wait.max(Duration::from_millis(1));
+            tokio::time::sleep(wait).await;
+            waited += wait;
         }
+        waited
     }
 }
 
@@ -168,6 +247,13 @@ mod tests {
             limits.acquire(Endpoint::Quote).await;
         }
         assert!(start.elapsed() >= Duration::from_secs(2));
+        let throttled = limits.throttled(Endpoint::Quote);
+        assert_eq!(throttled.waits, 2, "the first call went at once");
+        assert!(
+            throttled.waited >= Duration::from_millis(1900),
+            "{throttled:?}"
+        );
+        assert_eq!(limits.throttled(Endpoint::Other), ThrottleStats::default());
     }
 
     #[test]

@@ -30,6 +30,17 @@ const WEBHOOKS: &str = "kitebreak_webhook_alerts_total";
 const BREAKOUTS: &str = "kitebreak_breakouts_total";
 const ORDERS: &str = "kitebreak_orders_total";
 const BROKER_ERRORS: &str = "kitebreak_broker_errors_total";
+const ORDER_UPDATES: &str = "kitebreak_order_updates_total";
+const TICKER_STATE: &str = "kitebreak_ticker_state";
+const TICKS: &str = "kitebreak_price_ticks_total";
+const POLLS: &str = "kitebreak_price_polls_total";
+const POLL_ERRORS: &str = "kitebreak_price_poll_errors_total";
+const WATCHED: &str = "kitebreak_watched_symbols";
+const SETTLED_BY_UPDATES: &str = "kitebreak_orders_settled_by_updates_total";
+const EXIT_FAILURES: &str = "kitebreak_exit_failures_total";
+const CALL_ERRORS: &str = "kitebreak_broker_call_errors_total";
+const THROTTLE_WAITS: &str = "kitebreak_broker_throttle_waits_total";
+const THROTTLE_SECONDS: &str = "kitebreak_broker_throttle_wait_seconds_total";
 /// Latency buckets in seconds: the 10 ms p99 target sits in the middle.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -130,6 +141,55 @@ impl Metrics {
             None,
             text("requests that failed because the broker failed (502)"),
         );
+        let counters: [(&'static str, &'static str); 7] = [
+            (
+                TICKS,
+                "live prices delivered to the strategies (ticker and polls)",
+            ),
+            (
+                POLLS,
+                "batched LTP polls made while the ticker was not live",
+            ),
+            (POLL_ERRORS, "batched LTP polls that failed"),
+            (
+                SETTLED_BY_UPDATES,
+                "orders whose final status came from an order update before polling",
+            ),
+            (
+                EXIT_FAILURES,
+                "exit attempts that failed (each retried with backoff, logged at ERROR)",
+            ),
+            (
+                CALL_ERRORS,
+                "broker calls of the order path and price polls that failed, by kind",
+            ),
+            (
+                THROTTLE_WAITS,
+                "broker requests that waited for the client-side rate limit, by endpoint class",
+            ),
+        ];
+        let gauges: [(&'static str, &'static str); 3] = [
+            (
+                TICKER_STATE,
+                "1 for the live price feed's current state (none: paper), 0 for the others",
+            ),
+            (WATCHED, "symbols watched for live prices (open trades)"),
+            (
+                THROTTLE_SECONDS,
+                "seconds broker requests waited for the client-side rate limit, by endpoint class",
+            ),
+        ];
+        for (name, help) in gauges {
+            r.describe_gauge(name.into(), None, text(help));
+        }
+        for (name, help) in counters {
+            r.describe_counter(name.into(), None, text(help));
+        }
+        r.describe_counter(
+            ORDER_UPDATES.into(),
+            None,
+            text("order updates received, by source (postback) and outcome (applied, duplicate, ignored, forged, unreadable, unsupported)"),
+        );
     }
 
     fn count(&self, name: &'static str, labels: Vec<Label>) {
@@ -166,6 +226,43 @@ impl Metrics {
         self.count(ORDERS, labels);
     }
 
+    /// Sets a counter to the engine's running total (read at scrape time).
+    fn total(&self, name: &'static str, labels: Vec<Label>, value: u64) {
+        let key = Key::from_parts(name, labels);
+        self.recorder.register_counter(&key, &META).absolute(value);
+    }
+
+    /// The engine's live-price feed, exit retries, broker errors by kind and
+    /// throttling waits, read from the engine at scrape time.
+    pub fn engine_state(&self, engine: &kitebreak_engine::Engine) {
+        let current = engine.feed_state();
+        for state in kitebreak_engine::FeedState::ALL {
+            let on = if state == current { 1.0 } else { 0.0 };
+            self.gauge(TICKER_STATE, vec![Label::new("state", state.as_str())], on);
+        }
+        let feed = engine.feed_stats();
+        self.total(TICKS, Vec::new(), feed.ticks);
+        self.total(POLLS, Vec::new(), feed.polls);
+        self.total(POLL_ERRORS, Vec::new(), feed.poll_errors);
+        self.gauge(WATCHED, Vec::new(), feed.watched as f64);
+        self.total(SETTLED_BY_UPDATES, Vec::new(), feed.settled_by_updates);
+        self.total(EXIT_FAILURES, Vec::new(), engine.exit_failures());
+        for (kind, count) in engine.broker_errors() {
+            self.total(CALL_ERRORS, vec![Label::new("kind", kind)], count);
+        }
+        for waits in engine.broker().throttle_waits() {
+            let endpoint = || vec![Label::new("endpoint", waits.endpoint)];
+            self.total(THROTTLE_WAITS, endpoint(), waits.waits);
+            self.gauge(THROTTLE_SECONDS, endpoint(), waits.waited.as_secs_f64());
+        }
+    }
+
+    /// Counts an order update received from `source` and what it did.
+    pub fn order_update(&self, source: &'static str, outcome: &'static str) {
+        let labels = vec![Label::new("source", source), Label::new("outcome", outcome)];
+        self.count(ORDER_UPDATES, labels);
+    }
+
     /// Counts what a candle did: applied or duplicate, its breakout, its orders.
     pub fn candle(&self, report: &CandleReport) {
         self.webhook(if report.duplicate {
@@ -183,7 +280,7 @@ impl Metrics {
             Some(EntryOutcome::Filled { order, .. } | EntryOutcome::Failed { order, .. }) => {
                 self.order("entry", order);
             }
-            Some(EntryOutcome::Refused { .. }) | None => {}
+            Some(EntryOutcome::Refused { .. } | EntryOutcome::Unsettled { .. }) | None => {}
         }
     }
 

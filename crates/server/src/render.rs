@@ -99,6 +99,10 @@ pub fn status(status: &SymbolStatus) -> Value {
             "order_id": trade.and_then(|t| t.entry_order_id.clone()),
             "target_price": price(trade.map(|t| t.price_target)),
             "stop_price": price(trade.map(|t| t.price_stop)),
+            "exit_pending": status.exit_pending.is_some(),
+            "exit_error": status.exit_pending.as_ref().map(|e| e.last_error.clone()),
+            "exit_attempts": status.exit_pending.as_ref().map_or(0, |e| e.attempts),
+            "next_exit_attempt": time(status.exit_pending.as_ref().map(|e| e.next_attempt)),
         },
         "data_points": status.data_points,
         "strategy_params": {
@@ -141,6 +145,17 @@ pub fn candle_report(report: &CandleReport) -> Value {
         }) => {
             body["order_error"] = json!(format!("order rejected: {reason}"));
             body["order"] = order(record);
+        }
+        Some(EntryOutcome::Unsettled {
+            order: record,
+            reason,
+        }) => {
+            body["order_error"] = json!(format!(
+                "order outcome unknown ({reason}); it is looked up at the broker by its tag"
+            ));
+            let mut sent = order(record);
+            sent["status"] = json!("UNKNOWN");
+            body["order"] = sent;
         }
         Some(EntryOutcome::Refused { reason }) => {
             body["order_error"] = json!(format!("entry refused: {reason}"));

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use kitebreak_strategy::{Position, Strategy};
 
 use crate::Symbol;
-use crate::report::{PositionState, SymbolStatus};
+use crate::report::{ExitPending, PositionState, SymbolStatus};
 use crate::store::{SymbolRow, WriteOp};
 
 /// A symbol's strategy plus what the store needs to mirror it.
@@ -20,6 +20,10 @@ pub(crate) struct Book {
     /// Times of the stored candles that carried one, oldest first, with their seq:
     /// a candle whose time is here is a repeated alert.
     pub recent_times: VecDeque<(i64, Timestamp)>,
+    /// A decided exit that failed and is retried with backoff.
+    pub exit_retry: Option<super::retry::ExitRetry>,
+    /// An entry sent whose outcome is unknown, looked up by its tag until known.
+    pub entry_unsettled: Option<super::unsettled::Unsettled>,
 }
 
 impl Book {
@@ -30,6 +34,8 @@ impl Book {
             history_from: 0,
             next_seq: 0,
             recent_times: VecDeque::new(),
+            exit_retry: None,
+            entry_unsettled: None,
         }
     }
 
@@ -86,6 +92,12 @@ impl Book {
             data_points: self.strategy.data_points(),
             candles_seen: self.strategy.candles_seen(),
             params: *self.strategy.params(),
+            exit_pending: self.exit_retry.as_ref().map(|retry| ExitPending {
+                reason: retry.reason,
+                attempts: retry.attempts,
+                last_error: retry.last_error.clone(),
+                next_attempt: retry.next_at,
+            }),
         }
     }
 }

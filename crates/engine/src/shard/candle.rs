@@ -35,12 +35,7 @@ impl Shard {
         }
         let close = input.candle.close;
         ctx.broker.observe(&symbol, close);
-        let exit = match book.strategy.on_price(close, &mut AwaitBroker) {
-            Some(ExitEvent::Signalled(signal)) => {
-                Some(orders::exit(&ctx, &symbol, book, signal).await?)
-            }
-            _ => None,
-        };
+        let exit = super::retry::check_exit(&ctx, &symbol, book, close).await?;
         let snapshot = book.clone();
         let applied = apply(&ctx, &symbol, book, &input);
         if let Err(error) = ctx.store.commit(applied.writes).await {
@@ -84,12 +79,7 @@ impl Shard {
         };
         let checked = monitoring && book.strategy.trade().is_some();
         let exit = if monitoring {
-            match book.strategy.on_price(price, &mut AwaitBroker) {
-                Some(ExitEvent::Signalled(signal)) => {
-                    Some(orders::exit(&self.ctx, &symbol, book, signal).await?)
-                }
-                _ => None,
-            }
+            super::retry::check_exit(&self.ctx, &symbol, book, price).await?
         } else {
             None
         };

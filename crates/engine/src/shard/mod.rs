@@ -13,8 +13,10 @@ mod book;
 mod candle;
 mod control;
 mod orders;
+mod retry;
 mod send;
 mod sweep;
+mod unsettled;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use book::Book;
+pub(crate) use send::final_row;
 
 use crate::broker::{Broker, Side};
 use crate::report::{CandleInput, CandleReport, OrderRecord, PriceReport, SymbolStatus};
@@ -37,6 +40,8 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 pub(crate) enum Command {
     Candle(Symbol, CandleInput, Reply<CandleReport>),
     Price(Symbol, Price, Reply<PriceReport>),
+    /// A live price (ticker, poll): like `Price`, nobody waits for the answer.
+    Tick(Symbol, Price),
     Manual(Symbol, Side, Option<Quantity>, Reply<OrderRecord>),
     Exit(Symbol, Reply<crate::report::ExitOutcome>),
     Reset(Symbol, bool, Reply<()>),
@@ -47,6 +52,8 @@ pub(crate) enum Command {
         &'static str,
         Reply<Vec<(Symbol, Result<crate::report::ExitOutcome, EngineError>)>>,
     ),
+    /// Retry the pending exits that are due.
+    RetryDue(oneshot::Sender<()>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -61,6 +68,14 @@ pub(crate) struct Context {
     pub order_seq: Arc<AtomicI64>,
     /// Entry checks shared by all shards: market clock, risk limits, kill switch.
     pub gate: Arc<crate::gate::Gate>,
+    /// What is watched for live prices (symbols with an open trade).
+    pub feed: Arc<crate::feed::Feed>,
+    /// Order updates: the fast path to an order's final status.
+    pub updates: Arc<crate::updates::Updates>,
+    /// Exit attempts that failed since start.
+    pub exit_failures: Arc<std::sync::atomic::AtomicU64>,
+    /// Broker calls of the order path that failed, by kind.
+    pub broker_errors: Arc<crate::broker::BrokerErrorCounts>,
 }
 
 /// One shard's state: its symbols.
@@ -86,17 +101,27 @@ impl Shard {
     }
 
     /// Tells the gate where `symbol` stands after a step (and its latest price).
+    /// Also watches the symbol for live prices exactly while it has a trade.
     fn note(&self, symbol: &Symbol, last: Option<Price>) {
+        let broker = self.ctx.broker.as_ref();
         match self.books.get(symbol) {
-            Some(book) => self.ctx.gate.note(symbol, &book.strategy, last),
-            None => self.ctx.gate.forget(symbol),
+            Some(book) => {
+                self.ctx.gate.note(symbol, &book.strategy, last);
+                let wanted = book.strategy.trade().is_some();
+                self.ctx.feed.set_watched(broker, symbol, wanted);
+            }
+            None => {
+                self.ctx.gate.forget(symbol);
+                self.ctx.feed.set_watched(broker, symbol, false);
+            }
         }
     }
 
-    /// Tells the gate where every symbol stands (after recovery).
+    /// Tells the gate where every symbol stands (after recovery), and watches the
+    /// restored open trades.
     pub(crate) fn note_all(&self) {
-        for (symbol, book) in &self.books {
-            self.ctx.gate.note(symbol, &book.strategy, None);
+        for symbol in self.books.keys() {
+            self.note(symbol, None);
         }
     }
 
@@ -113,6 +138,19 @@ impl Shard {
                 let done = self.on_price(symbol.clone(), price).await;
                 self.note(&symbol, Some(price));
                 let _ = reply.send(done);
+            }
+            Command::Tick(symbol, price) => {
+                match self.on_price(symbol.clone(), price).await {
+                    Ok(report) => {
+                        if let Some(exit) = &report.exit {
+                            tracing::info!(%symbol, %price, ?exit, "live price exit");
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%symbol, %price, %error, "live price not applied")
+                    }
+                }
+                self.note(&symbol, Some(price));
             }
             Command::Manual(symbol, side, quantity, reply) => {
                 let _ = reply.send(self.manual_order(symbol, side, quantity).await);
@@ -145,6 +183,10 @@ impl Shard {
                     self.note(symbol, None);
                 }
                 let _ = reply.send(Ok(outcomes));
+            }
+            Command::RetryDue(ack) => {
+                self.retry_due().await;
+                let _ = ack.send(());
             }
             Command::Stop(ack) => {
                 let _ = ack.send(());

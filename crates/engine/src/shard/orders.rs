@@ -4,16 +4,20 @@
 //! | order ends | entry                              | exit                                     |
 //! |------------|------------------------------------|------------------------------------------|
 //! | COMPLETE   | `entry_filled` at the average price | `exit_filled`; closed trade stored       |
-//! | REJECTED   | `entry_failed`: no trade, unlocked  | `exit_failed`: trade stays open, retried |
+//! | REJECTED   | `entry_failed`: no trade, unlocked  | `exit_failed`: trade open, retried with backoff (`retry`) |
 //!
 //! The intent (tag, side, quantity, PENDING) is committed *before* the order is sent,
 //! so after a crash the database names every order that might be out; recovery then
-//! settles them (see `recovery`). The paper broker answers at once; a live broker's
-//! timeouts will be resolved here by searching the order book for the tag.
+//! settles them by tag (see `recovery`). A lost placement answer is settled by the
+//! broker adapter from the order book; an exit whose outcome stays unknown keeps its
+//! row PENDING and is looked up by tag before the next attempt (see `retry`).
 
 use kitebreak_price::Quantity;
-use kitebreak_strategy::{Direction, EntrySignal, ExitSignal, Fill, Relevel};
+use kitebreak_strategy::{
+    ClosedTrade, Direction, EntrySignal, ExitSignal, Fill, Position, Relevel, Trade,
+};
 
+use super::retry::{self, ExitRetry};
 use super::send::final_row;
 use super::{Book, Context};
 use crate::broker::{MarketOrder, OrderStatus, Side};
@@ -97,7 +101,21 @@ pub(crate) async fn enter(
     book: &mut Book,
     order: MarketOrder,
 ) -> Result<EntryOutcome, EngineError> {
-    let record = ctx.send(order).await;
+    let (record, unknown) = ctx.send_tracked(order).await;
+    if unknown {
+        return super::unsettled::entry_unknown(ctx, symbol, book, record).await;
+    }
+    finish_entry(ctx, symbol, book, record).await
+}
+
+/// Records how a sent entry ended (the strategy is `Entering`): a fill opens the
+/// trade, anything else fails the entry.
+pub(crate) async fn finish_entry(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &mut Book,
+    record: OrderRecord,
+) -> Result<EntryOutcome, EngineError> {
     let Some(fill) = fill_of(&record) else {
         let reason = reason_of(&record);
         tracing::warn!(%symbol, tag = %record.tag, %reason, "entry rejected; no trade");
@@ -145,6 +163,10 @@ pub(crate) async fn enter(
 }
 
 /// Exits on `signal` (the strategy is `Exiting`).
+///
+/// An earlier attempt of unknown outcome is settled by its tag first (see
+/// `shard::retry`): never two exit orders out for one trade. A failure leaves the
+/// trade open with an `ExitRetry` due after the backoff.
 #[tracing::instrument(skip_all, fields(%symbol, reason = %signal.reason))]
 pub(crate) async fn exit(
     ctx: &Context,
@@ -155,55 +177,152 @@ pub(crate) async fn exit(
     let Some(trade) = book.strategy.trade().cloned() else {
         return Err(EngineError::NoOpenTrade(symbol.clone()));
     };
-    let side = closing_side(trade.direction);
-    let (order, intent) = ctx.new_order(symbol, "exit", side, trade.quantity, Some(signal.price));
-    let detail = serde_json::json!({"tag": order.tag, "reason": signal.reason, "price": signal.price.to_string()});
-    if let Err(error) = ctx
-        .store
-        .commit(vec![intent, event(symbol, "exit_signal", detail)])
-        .await
-    {
-        let _ = book.strategy.exit_failed();
-        return Err(error);
-    }
-    let record = ctx.send(order).await;
+    let mut writes = Vec::new();
+    let settled = match retry::settle_outstanding(ctx, book).await {
+        Ok(settled) => settled,
+        Err(error) => {
+            // Still unknown: nothing new may go out. Try again after the backoff.
+            let _ = book.strategy.exit_failed();
+            failed(ctx, symbol, book, &signal, error.to_string(), None);
+            return Err(error);
+        }
+    };
+    let (record, unknown) = match settled {
+        Some(record) if fill_of(&record).is_some() => (record, false),
+        previous => {
+            if let Some(previous) = previous {
+                // The earlier attempt is final without a fill: record it, send anew.
+                writes.push(final_row(&previous));
+            }
+            let side = closing_side(trade.direction);
+            let (order, intent) =
+                ctx.new_order(symbol, "exit", side, trade.quantity, Some(signal.price));
+            let detail = serde_json::json!({"tag": order.tag, "reason": signal.reason, "price": signal.price.to_string()});
+            writes.extend([intent, event(symbol, "exit_signal", detail)]);
+            if let Err(error) = ctx.store.commit(std::mem::take(&mut writes)).await {
+                let _ = book.strategy.exit_failed();
+                return Err(error);
+            }
+            ctx.send_tracked(order).await
+        }
+    };
     let Some(fill) = fill_of(&record) else {
         let reason = reason_of(&record);
-        tracing::error!(%symbol, tag = %record.tag, %reason, "EXIT REJECTED: the trade stays open and the next price retries");
         let _ = book.strategy.exit_failed();
-        let detail = serde_json::json!({"tag": record.tag, "reason": reason});
-        ctx.store
-            .commit(vec![
-                final_row(&record),
-                event(symbol, "exit_rejected", detail),
-            ])
-            .await?;
+        let outstanding = unknown.then(|| record.clone());
+        let retry = failed(ctx, symbol, book, &signal, reason.clone(), outstanding);
+        let detail = serde_json::json!({"tag": record.tag, "reason": reason,
+            "attempt": retry.attempts, "next_attempt": retry.next_at.to_string(), "unknown": unknown});
+        if !unknown {
+            // An order of unknown outcome stays PENDING: a restart looks it up.
+            writes.push(final_row(&record));
+        }
+        writes.push(event(symbol, "exit_rejected", detail));
+        ctx.store.commit(writes).await?;
         return Ok(ExitOutcome::Failed {
             order: record,
             reason,
         });
     };
+    if fill.quantity < trade.quantity {
+        return partial_exit(ctx, symbol, book, &signal, trade, record, fill, writes).await;
+    }
     let closed = book
         .strategy
         .exit_filled(fill)
         .map_err(|e| EngineError::Conflict(e.to_string()))?;
+    book.exit_retry = None;
     if book.strategy.params().relevel() == Relevel::Fresh {
         // The strategy cleared its history: later candles start a new one.
         book.history_from = book.next_seq;
     }
     let detail = serde_json::json!({"tag": record.tag, "reason": closed.exit_reason,
         "exit": closed.price_exit.to_string(), "pnl": closed.pnl.to_string()});
-    ctx.store
-        .commit(vec![
-            final_row(&record),
-            WriteOp::CloseTrade(symbol.clone(), closed.clone()),
-            book.row(symbol),
-            event(symbol, "trade_closed", detail),
-        ])
-        .await?;
+    writes.extend([
+        final_row(&record),
+        WriteOp::CloseTrade(symbol.clone(), closed.clone()),
+        book.row(symbol),
+        event(symbol, "trade_closed", detail),
+    ]);
+    ctx.store.commit(writes).await?;
     ctx.gate.realized(closed.pnl);
     Ok(ExitOutcome::Closed {
         order: record,
         closed,
     })
+}
+
+/// An exit that filled only part of the trade: the filled units are a closed trade,
+/// the rest stays open with its exit pending (retried after the backoff, for the
+/// units still held). Nothing is left unmanaged at the broker.
+#[allow(clippy::too_many_arguments)]
+async fn partial_exit(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &mut Book,
+    signal: &ExitSignal,
+    trade: Trade,
+    record: OrderRecord,
+    fill: Fill,
+    mut writes: Vec<WriteOp>,
+) -> Result<ExitOutcome, EngineError> {
+    let held = trade.quantity.get();
+    let sold = fill.quantity.get();
+    let rest = Quantity::new(held - sold).map_err(|e| EngineError::Conflict(e.to_string()))?;
+    let part = Trade {
+        quantity: fill.quantity,
+        ..trade.clone()
+    };
+    let closed = ClosedTrade::new(part, fill, signal.reason);
+    let open = Trade {
+        quantity: rest,
+        ..trade
+    };
+    book.strategy = retry::repositioned(&book.strategy, Position::Open(open.clone()));
+    let reason = format!(
+        "exit filled {sold} of {held} units; {} still held",
+        rest.get()
+    );
+    let retry = failed(ctx, symbol, book, signal, reason.clone(), None);
+    let detail = serde_json::json!({"tag": record.tag, "filled": sold, "held": held,
+        "exit": closed.price_exit.to_string(), "pnl": closed.pnl.to_string(),
+        "next_attempt": retry.next_at.to_string()});
+    writes.extend([
+        final_row(&record),
+        WriteOp::CloseTrade(symbol.clone(), closed.clone()),
+        WriteOp::OpenTrade(symbol.clone(), open),
+        event(symbol, "exit_partial", detail),
+    ]);
+    ctx.store.commit(writes).await?;
+    ctx.gate.realized(closed.pnl);
+    Ok(ExitOutcome::Failed {
+        order: record,
+        reason,
+    })
+}
+
+/// Records a failed exit attempt: ERROR log, counter, and the retry's next time.
+fn failed<'a>(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &'a mut Book,
+    signal: &ExitSignal,
+    error: String,
+    outstanding: Option<OrderRecord>,
+) -> &'a ExitRetry {
+    let now = ctx.gate.now();
+    retry::count_failure(ctx);
+    let retry = book.exit_retry.get_or_insert_with(|| ExitRetry {
+        reason: signal.reason,
+        price: signal.price,
+        attempts: 0,
+        last_error: String::new(),
+        next_at: now,
+        outstanding: None,
+    });
+    retry.failed(now, error, outstanding);
+    tracing::error!(%symbol, attempt = retry.attempts, error = %retry.last_error,
+        next_attempt = %retry.next_at, unknown = retry.outstanding.is_some(),
+        "EXIT FAILED: the trade stays open; retrying with backoff");
+    retry
 }

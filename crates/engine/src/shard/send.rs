@@ -60,30 +60,63 @@ impl Context {
 
     /// Sends an order whose intent is already durable and waits for its final status.
     pub(crate) async fn send(&self, order: MarketOrder) -> OrderRecord {
+        self.send_tracked(order).await.0
+    }
+
+    /// Like [`Context::send`], and says whether the outcome is unknown: the order may
+    /// be at the broker (its placement answer was lost and not reconciled, or its
+    /// final status could not be read). Such an order must be looked up by its tag
+    /// before another is sent in its place.
+    pub(crate) async fn send_tracked(&self, order: MarketOrder) -> (OrderRecord, bool) {
         let id = self.broker.place_market(order.clone()).await;
-        let (order_id, status) = match id {
+        let (order_id, status, unknown) = match id {
             Ok(id) => {
-                let status = self.broker.final_status(&id).await;
-                let status = status.unwrap_or_else(|error| OrderStatus::Rejected {
-                    reason: error.to_string(),
-                });
-                (Some(id), status)
+                // Fast path: an order update (ticker, postback) for the id; fallback:
+                // the broker's own polling. Both report the same final state.
+                let update = self.updates.wait(&id);
+                let status = tokio::select! {
+                    Ok(status) = update => {
+                        self.updates.note_fast_path();
+                        Ok(status)
+                    }
+                    polled = self.broker.final_status(&id) => polled,
+                };
+                self.updates.done(&id);
+                match status {
+                    Ok(status) => (Some(id), status, false),
+                    Err(error) => {
+                        self.broker_errors.count(&error);
+                        (
+                            Some(id),
+                            OrderStatus::Rejected {
+                                reason: error.to_string(),
+                            },
+                            true,
+                        )
+                    }
+                }
             }
-            Err(error) => (
-                None,
-                OrderStatus::Rejected {
-                    reason: error.to_string(),
-                },
-            ),
+            Err(error) => {
+                self.broker_errors.count(&error);
+                let unknown = matches!(error, crate::BrokerError::Unavailable(_));
+                (
+                    None,
+                    OrderStatus::Rejected {
+                        reason: error.to_string(),
+                    },
+                    unknown,
+                )
+            }
         };
-        OrderRecord {
+        let record = OrderRecord {
             tag: order.tag,
             order_id,
             symbol: order.symbol,
             side: order.side,
             quantity: order.quantity,
             status,
-        }
+        };
+        (record, unknown)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Exiting every open trade of a shard at once: the kill switch's `flatten` and the
 //! MIS square-off. Each exit takes the normal exit path (`exit_now`), reason manual.
+//! Trades with an exit already pending are left to its backoff.
 
 use kitebreak_strategy::Position;
 
@@ -17,7 +18,11 @@ impl Shard {
         let mut open: Vec<Symbol> = self
             .books
             .iter()
-            .filter(|(_, book)| matches!(book.strategy.position(), Position::Open(_)))
+            // A trade whose exit already failed is retried on its own backoff
+            // (`shard::retry`); sweeping it every second would defeat that.
+            .filter(|(_, book)| {
+                matches!(book.strategy.position(), Position::Open(_)) && book.exit_retry.is_none()
+            })
             .map(|(symbol, _)| symbol.clone())
             .collect();
         open.sort();

@@ -24,14 +24,6 @@ pub(crate) struct StoredSymbol {
     pub trade: Option<Trade>,
 }
 
-/// An order left PENDING in the database (its outcome was never recorded).
-#[derive(Debug, Clone)]
-pub(crate) struct StoredOrder {
-    pub tag: String,
-    pub symbol: String,
-    pub purpose: String,
-}
-
 /// Which closed trades to list.
 #[derive(Debug, Clone, Default)]
 pub struct TradeFilter {
@@ -135,24 +127,6 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.map(|r| trade_from(&r)).transpose()
-    }
-
-    /// Orders whose outcome was never recorded (the engine stopped while they were out).
-    pub(crate) async fn pending_orders(&self) -> Result<Vec<StoredOrder>, EngineError> {
-        let rows = sqlx::query(
-            "SELECT tag, symbol, purpose FROM orders WHERE status = 'PENDING' ORDER BY seq",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredOrder {
-                    tag: r.try_get("tag")?,
-                    symbol: r.try_get("symbol")?,
-                    purpose: r.try_get("purpose")?,
-                })
-            })
-            .collect()
     }
 
     /// The highest order sequence number used so far (0 when none).

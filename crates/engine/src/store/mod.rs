@@ -8,6 +8,7 @@
 
 mod load;
 mod ops;
+mod pending;
 mod rows;
 mod writer;
 
@@ -26,6 +27,7 @@ use crate::EngineError;
 
 pub use load::{ClosedTradeRecord, TradeFilter};
 pub(crate) use ops::{CandleRow, OrderFinal, OrderRow, SymbolRow, WriteOp};
+pub(crate) use pending::PendingOrder;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, MarketOrder, Ohlc, OrderId,
-    OrderReport, OrderStatus, PaperBroker, PositionReport, Symbol,
+    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, FoundOrder, MarketOrder,
+    Ohlc, OrderId, OrderReport, OrderStatus, PaperBroker, PositionReport, Symbol,
 };
 use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{Candle, Relevel, StrategyParams};
@@ -18,6 +18,10 @@ use kitebreak_strategy::{Candle, Relevel, StrategyParams};
 pub struct TestBroker {
     pub paper: PaperBroker,
     pub reject: AtomicBool,
+    /// Final status reads fail as if the broker were unreachable.
+    pub status_lost: AtomicBool,
+    /// Placements fail as unreachable without placing anything.
+    pub place_lost: AtomicBool,
     pub audit: Option<std::path::PathBuf>,
     pub seen: std::sync::Mutex<Vec<(String, String)>>,
 }
@@ -62,10 +66,16 @@ impl Broker for TestBroker {
                     .expect("lock")
                     .push((order.tag.clone(), status));
             }
+            if self.place_lost.load(Ordering::SeqCst) {
+                return Err(BrokerError::Unavailable("connection reset".into()));
+            }
             self.paper.place_market(order).await
         })
     }
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        if self.status_lost.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(BrokerError::Unavailable("read timed out".into())) });
+        }
         if self.reject.load(Ordering::SeqCst) {
             return Box::pin(async {
                 Ok(OrderStatus::Rejected {
@@ -80,6 +90,12 @@ impl Broker for TestBroker {
     }
     fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
         self.paper.ohlc(symbol)
+    }
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        self.paper.find_by_tag(tag)
     }
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
         self.paper.orders()
@@ -181,4 +197,21 @@ pub async fn stored_orders(database: &Path, symbol: &str) -> Vec<String> {
         .iter()
         .map(|row| row.get("purpose"))
         .collect()
+}
+
+/// Polls `check` every 10 ms until it holds, failing after a generous 20 s: a
+/// bound on a hang, never a timing assertion.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

@@ -16,40 +16,67 @@ use kiteconnect::AccessToken;
 use crate::helpers::{BREAKOUT, SETUP, candle, p, start, sym};
 
 /// 2026-11-25 10:00 IST, a Wednesday with the market open.
-const START: i64 = 1_795_581_000;
+pub(crate) const START: i64 = 1_795_581_000;
 
-struct Env {
-    sim: SimHandle,
-    engine: Engine,
-    _dir: tempfile::TempDir,
+pub(crate) struct Env {
+    pub sim: SimHandle,
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
 }
 
-async fn spawn() -> Env {
-    let at = Timestamp::from_second(START).expect("start");
-    let sim = Sim::start(SimConfig::for_tests(at)).await.expect("sim");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, dir.path())
-        .with_roots(sim.url(), sim.ws_url());
+/// A Kite adapter on `sim`, keeping its files in `dir`, with short test intervals.
+pub(crate) async fn adapter(sim: &SimHandle, dir: &std::path::Path) -> KiteAdapter {
+    adapter_polling(sim, dir, Duration::from_millis(20)).await
+}
+
+/// Like [`adapter`], polling order status every `poll_every`.
+pub(crate) async fn adapter_polling(
+    sim: &SimHandle,
+    dir: &std::path::Path,
+    poll_every: Duration,
+) -> KiteAdapter {
+    let mut config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, dir)
+        .with_roots(sim.url(), sim.ws_url())
+        .with_secret(kite_sim::config::DEFAULT_API_SECRET)
+        .expect("secret");
     config.retry_delay = Duration::from_millis(10);
     config.request_timeout = Duration::from_secs(2);
-    config.poll_every = Duration::from_millis(20);
+    config.poll_every = poll_every;
+    config.ticker_silence = Duration::from_millis(400);
     let token = AccessToken::new("test_access_token").expect("token");
     let kite = KiteBroker::new(config, SessionState::new(Some(token)));
     kite.load_instruments().await.expect("instruments");
-    let engine = start(dir.path(), Arc::new(KiteAdapter::new(kite)), Relevel::Fresh).await;
-    Env {
-        sim,
-        engine,
-        _dir: dir,
-    }
+    KiteAdapter::new(kite)
+}
+
+pub(crate) async fn sim() -> SimHandle {
+    let at = Timestamp::from_second(START).expect("start");
+    Sim::start(SimConfig::for_tests(at)).await.expect("sim")
+}
+
+pub(crate) async fn spawn() -> Env {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = adapter(&sim, dir.path()).await;
+    let engine = start(dir.path(), Arc::new(broker), Relevel::Fresh).await;
+    Env { sim, engine, dir }
+}
+
+/// Like [`spawn`], with the engine's configuration changed by `tweak`.
+pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut kitebreak_engine::EngineConfig)) -> Env {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = adapter(&sim, dir.path()).await;
+    let engine = crate::helpers::start_with(dir.path(), Arc::new(broker), tweak).await;
+    Env { sim, engine, dir }
 }
 
 impl Env {
-    fn price(&self, text: &str) {
+    pub fn price(&self, text: &str) {
         assert!(self.sim.set_price("NSE:INFY", p(text)), "sim price {text}");
     }
 
-    async fn setup(&self) {
+    pub async fn setup(&self) {
         self.price("100");
         for (h, l, c) in SETUP {
             self.engine
@@ -59,7 +86,7 @@ impl Env {
         }
     }
 
-    fn placements(&self) -> Vec<LoggedRequest> {
+    pub fn placements(&self) -> Vec<LoggedRequest> {
         lock(&self.sim.shared().log)
             .iter()
             .filter(|r| r.method == "POST" && r.path.starts_with("/orders"))
@@ -68,7 +95,7 @@ impl Env {
     }
 }
 
-fn field<'a>(request: &'a LoggedRequest, name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(request: &'a LoggedRequest, name: &str) -> Option<&'a str> {
     request
         .form
         .iter()
@@ -179,4 +206,27 @@ async fn a_lost_placement_answer_is_reconciled_without_a_second_order() {
         .count();
     assert_eq!(tagged, 1, "exactly one POST /orders for the tag: {sent:?}");
     env.engine.shutdown().await;
+}
+
+impl Env {
+    /// Orders kite-sim holds with this tag (its own book, not the request log).
+    pub fn orders_tagged(&self, tag: &str) -> usize {
+        self.sim.shared().with_world(|world, _| {
+            world
+                .book
+                .orders()
+                .iter()
+                .filter(|o| o.request.tag.as_deref() == Some(tag))
+                .count()
+        })
+    }
+
+    /// Stops the engine and starts a new one (new adapter, same sim and database),
+    /// as a restart after a crash would.
+    pub async fn restart(mut self) -> Env {
+        self.engine.shutdown().await;
+        let broker = adapter(&self.sim, self.dir.path()).await;
+        self.engine = start(self.dir.path(), Arc::new(broker), Relevel::Fresh).await;
+        self
+    }
 }

@@ -2,10 +2,16 @@
 
 use std::sync::Arc;
 
-use kitebreak_engine::{EngineError, EntryOutcome, ExitOutcome, PaperBroker, PositionState, Side};
-use kitebreak_strategy::Relevel;
+use kitebreak_engine::{
+    Broker, Clock, EngineError, EntryOutcome, ExitOutcome, ManualClock, PaperBroker, PositionState,
+    Side,
+};
+use kitebreak_strategy::{ExitReason, Relevel};
 
-use crate::helpers::{BREAKOUT, SETUP, TestBroker, candle, enter_long, p, start, sym, timed};
+use crate::helpers::{
+    BREAKOUT, SETUP, TestBroker, candle, enter_long, p, start, start_with, stored_orders, sym,
+    timed,
+};
 
 #[tokio::test]
 async fn a_repeated_alert_is_acknowledged_but_not_applied_twice() {
@@ -102,11 +108,23 @@ async fn a_rejected_entry_leaves_no_trade_and_unlocks_the_levels() {
     engine.shutdown().await;
 }
 
+/// An engine over a rejecting-on-demand broker, on a manual clock.
+async fn manual_engine(
+    dir: &std::path::Path,
+    broker: Arc<TestBroker>,
+) -> (kitebreak_engine::Engine, Arc<ManualClock>) {
+    let at: jiff::Timestamp = "2026-11-25T05:00:00Z".parse().expect("time");
+    let clock = Arc::new(ManualClock::new(at));
+    let shared = Arc::clone(&clock);
+    let engine = start_with(dir, broker, move |config| config.clock = shared).await;
+    (engine, clock)
+}
+
 #[tokio::test]
-async fn a_rejected_exit_keeps_the_trade_open_and_the_next_price_retries() {
+async fn a_rejected_exit_keeps_the_trade_open_and_is_retried_after_its_backoff() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = Arc::new(TestBroker::default());
-    let engine = start(dir.path(), broker.clone(), Relevel::Fresh).await;
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
     enter_long(&engine, "ONGC").await;
     broker.rejecting(true);
     let failed = engine.price(sym("ONGC"), p("110")).await.expect("price");
@@ -117,13 +135,83 @@ async fn a_rejected_exit_keeps_the_trade_open_and_the_next_price_retries() {
     );
     let status = engine.status(sym("ONGC")).await.expect("status");
     assert_eq!(status.position, PositionState::Open);
-
-    broker.rejecting(false);
-    let retried = engine.price(sym("ONGC"), p("110")).await.expect("price");
+    let pending = status.exit_pending.expect("exit pending");
+    assert_eq!(pending.attempts, 1);
+    assert_eq!(pending.reason, ExitReason::Profit);
     assert!(
-        matches!(retried.exit, Some(ExitOutcome::Closed { .. })),
-        "{:?}",
-        retried.exit
+        pending.last_error.contains("margin"),
+        "{}",
+        pending.last_error
+    );
+    assert_eq!(engine.exit_failures(), 1);
+
+    // Before the backoff is over, prices send nothing (no tight loop on ticks).
+    broker.rejecting(false);
+    for _ in 0..5 {
+        let early = engine.price(sym("ONGC"), p("110")).await.expect("price");
+        assert!(early.exit.is_none(), "{:?}", early.exit);
+    }
+    assert_eq!(
+        stored_orders(&dir.path().join("kitebreak.db"), "ONGC").await,
+        ["entry", "exit"]
+    );
+
+    // Once due, the decided exit goes again even though the price fell back inside.
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    let retried = engine.price(sym("ONGC"), p("108")).await.expect("price");
+    let Some(ExitOutcome::Closed { closed, .. }) = retried.exit else {
+        panic!("{:?}", retried.exit);
+    };
+    assert_eq!(
+        closed.exit_reason,
+        ExitReason::Profit,
+        "the decided reason stands"
+    );
+    let status = engine.status(sym("ONGC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    assert!(status.exit_pending.is_none());
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_exit_backs_off_exponentially_and_the_timer_retries_without_prices() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    enter_long(&engine, "BPCL").await;
+    broker.rejecting(true);
+    engine.price(sym("BPCL"), p("104")).await.expect("stop");
+    let mut next = Vec::new();
+    for _ in 0..3 {
+        let status = engine.status(sym("BPCL")).await.expect("status");
+        let pending = status.exit_pending.expect("pending");
+        next.push(pending.next_attempt.as_second() - clock.now().as_second());
+        clock.set(pending.next_attempt);
+        engine.retry_step().await.expect("retry");
+    }
+    assert_eq!(next, [1, 2, 4], "1 s doubling");
+    assert_eq!(engine.exit_failures(), 4);
+    broker.rejecting(false);
+    let pending = engine
+        .status(sym("BPCL"))
+        .await
+        .expect("status")
+        .exit_pending
+        .expect("pending");
+    clock.set(pending.next_attempt);
+    engine.retry_step().await.expect("retry");
+    let status = engine.status(sym("BPCL")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    let trades = engine
+        .closed_trades(&Default::default())
+        .await
+        .expect("trades");
+    assert_eq!(trades[0].closed.exit_reason, ExitReason::Loss);
+    let orders = stored_orders(&dir.path().join("kitebreak.db"), "BPCL").await;
+    assert_eq!(
+        orders,
+        ["entry", "exit", "exit", "exit", "exit", "exit"],
+        "one order per attempt, never more"
     );
     engine.shutdown().await;
 }
@@ -199,5 +287,119 @@ async fn every_order_is_recorded_with_its_tag_before_it_is_sent() {
     }
     let tags: std::collections::HashSet<_> = seen.iter().map(|(tag, _)| tag).collect();
     assert_eq!(tags.len(), 3, "tags are unique");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_entry_of_unknown_outcome_is_looked_up_by_tag_and_becomes_the_trade() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    broker
+        .status_lost
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    for (h, l, c) in SETUP {
+        engine
+            .candle(sym("SAIL"), candle(h, l, c))
+            .await
+            .expect("candle");
+    }
+    let (h, l, c) = BREAKOUT;
+    let report = engine
+        .candle(sym("SAIL"), candle(h, l, c))
+        .await
+        .expect("breakout");
+    assert!(
+        matches!(report.entry, Some(EntryOutcome::Unsettled { .. })),
+        "{:?}",
+        report.entry
+    );
+    let status = engine.status(sym("SAIL")).await.expect("status");
+    assert_eq!(
+        status.position,
+        PositionState::Entering,
+        "levels stay locked"
+    );
+    broker
+        .status_lost
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    engine.retry_step().await.expect("not due yet");
+    assert_eq!(
+        engine.status(sym("SAIL")).await.expect("status").position,
+        PositionState::Entering
+    );
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    engine.retry_step().await.expect("look-up");
+    let status = engine.status(sym("SAIL")).await.expect("status");
+    assert_eq!(
+        status.position,
+        PositionState::Open,
+        "found filled by its tag"
+    );
+    assert_eq!(status.trade.expect("trade").price_entry, p("106"));
+    let orders = broker.paper.orders().await.expect("orders");
+    assert_eq!(orders.len(), 1, "never sent twice");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_entry_of_unknown_outcome_that_was_never_placed_is_lost_and_unlocks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    broker
+        .place_lost
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    for (h, l, c) in SETUP {
+        engine
+            .candle(sym("NMDC"), candle(h, l, c))
+            .await
+            .expect("candle");
+    }
+    let (h, l, c) = BREAKOUT;
+    let report = engine
+        .candle(sym("NMDC"), candle(h, l, c))
+        .await
+        .expect("breakout");
+    assert!(matches!(report.entry, Some(EntryOutcome::Unsettled { .. })));
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    engine.retry_step().await.expect("look-up");
+    let status = engine.status(sym("NMDC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    assert!(!status.locked, "levels unlocked");
+    use sqlx::{ConnectOptions, Row};
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("kitebreak.db"))
+        .read_only(true)
+        .connect()
+        .await
+        .expect("db");
+    let row = sqlx::query("SELECT status FROM orders WHERE symbol = 'NMDC'")
+        .fetch_one(&mut db)
+        .await
+        .expect("row");
+    assert_eq!(row.get::<String, _>("status"), "LOST");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn monitoring_stop_pauses_exit_retries_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    enter_long(&engine, "IOC").await;
+    broker.rejecting(true);
+    engine.price(sym("IOC"), p("110")).await.expect("target");
+    broker.rejecting(false);
+    engine.set_monitoring(false).await.expect("stop");
+    clock.advance(jiff::SignedDuration::from_secs(5));
+    engine.retry_step().await.expect("retry step");
+    let status = engine.status(sym("IOC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Open, "paused");
+    assert!(status.exit_pending.is_some());
+    engine.set_monitoring(true).await.expect("start");
+    engine.retry_step().await.expect("retry step");
+    let status = engine.status(sym("IOC")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat, "resumed");
     engine.shutdown().await;
 }

@@ -3,6 +3,10 @@
 mod golden;
 mod helpers;
 mod kite;
+mod kite_exit;
+mod kite_feed;
+mod kite_recovery;
+mod kite_updates;
 mod lifecycle;
 mod market;
 mod recovery;

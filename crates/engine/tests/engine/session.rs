@@ -132,7 +132,8 @@ fn live_session() -> SessionState {
 
 #[tokio::test]
 async fn a_token_dying_mid_trade_refuses_entries_with_the_reason_and_still_sends_exits() {
-    let env = spawn(live_session(), ManualClock::new(start())).await;
+    let clock = ManualClock::new(start());
+    let env = spawn(live_session(), clock.clone()).await;
     env.setup("INFY").await;
     let Some(EntryOutcome::Filled { .. }) = env.breakout("INFY").await else {
         panic!("the entry did not fill");
@@ -182,7 +183,9 @@ async fn a_token_dying_mid_trade_refuses_entries_with_the_reason_and_still_sends
     };
     assert!(reason.contains("broker session expired"), "{reason}");
 
-    // The open trade's exit keeps being attempted on the next price.
+    // The open trade's exit keeps being attempted on the next price once its
+    // backoff (1 s after the first failure) has passed.
+    clock.advance(SignedDuration::from_secs(2));
     env.engine
         .candle(sym("INFY"), candle("111", "108", "110"))
         .await

@@ -67,4 +67,10 @@ pub struct RiskResponse {
     pub broker_session_expired_at: Option<String>,
     /// When the current token dies (06:00 IST after its login), when known.
     pub broker_session_expires_at: Option<String>,
+    /// What reconciliation with the broker found at start: `orders` (each PENDING
+    /// order's `tag`, `symbol`, `purpose`, `outcome`: filled / rejected /
+    /// not_placed), `positions_checked`, `positions_error`, and `mismatches`
+    /// (`symbol`, `broker_net`, `engine_net`).
+    #[schema(value_type = Object)]
+    pub reconciliation: serde_json::Value,
 }

@@ -26,6 +26,14 @@ pub struct ActiveTrade {
     pub target_price: Option<f64>,
     /// Exit when the price falls back to this.
     pub stop_price: Option<f64>,
+    /// True when an exit was decided but failed and is being retried with backoff.
+    pub exit_pending: bool,
+    /// The failed exit's last error.
+    pub exit_error: Option<String>,
+    /// Failed exit attempts so far.
+    pub exit_attempts: u32,
+    /// When the next exit attempt is due, ISO 8601.
+    pub next_exit_attempt: Option<String>,
 }
 
 /// `strategy_params`.

@@ -8,6 +8,7 @@
 mod account;
 mod docs;
 mod health;
+mod postback;
 mod risk;
 mod scrape;
 mod session;
@@ -54,6 +55,7 @@ pub fn api(state: AppState) -> (Router, Document) {
         .routes(routes!(account::ohlc))
         .routes(routes!(session::login))
         .routes(routes!(session::login_callback))
+        .routes(routes!(postback::postback))
         .routes(routes!(health::monitoring))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::docs))

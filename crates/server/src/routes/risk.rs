@@ -61,7 +61,11 @@ async fn answer(state: &AppState, status: RiskStatus) -> Result<Json<Value>, Api
                 "target_price": trade.price_target.to_f64(), "stop_loss": trade.price_stop.to_f64()}))
         })
         .collect();
-    Ok(Json(render(&status, open)))
+    let mut body = render(&status, open);
+    // What start-up reconciliation found: mismatches are shown, never adjusted away.
+    body["reconciliation"] =
+        serde_json::to_value(state.engine.reconciliation()).unwrap_or(Value::Null);
+    Ok(Json(body))
 }
 
 /// `GET /risk`: kill switch, limits, today's realized and unrealized P&L, open trades.

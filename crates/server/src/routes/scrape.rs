@@ -12,7 +12,8 @@ use metrics::Label;
 use crate::{ApiError, AppState};
 
 /// Prometheus metrics: requests and latency by route, webhook outcomes, orders by
-/// status, breakouts, broker errors, open trades, P&L and group-commit counts.
+/// status, breakouts, broker errors (by kind), ticker state, live prices and polls,
+/// exit retries, throttling waits, open trades, P&L and group-commit counts.
 #[utoipa::path(get, path = "/metrics", tag = "service", security(("bearer" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -24,11 +25,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
 async fn gauges(state: &AppState) -> Result<(), ApiError> {
     let metrics = &state.metrics;
     let broker = state.engine.broker();
-    // The paper broker fills at the last price it saw and has no market-data
-    // ticker, so no ticker state is exported; this says which broker runs.
+    // Which broker runs; the paper broker has no live feed (ticker state "none").
     let info = vec![Label::new("broker", broker.name().to_owned())];
     metrics.gauge("kitebreak_broker_info", info, 1.0);
     super::session::export_metrics(state);
+    metrics.engine_state(&state.engine);
     let statuses = state.engine.statuses().await?;
     let mut open = 0.0;
     let mut unrealized = 0.0;

@@ -11,18 +11,28 @@
 //!   [`BrokerError::Unavailable`].
 //! - The engine's [`Ohlc::close`] is the latest price, so it maps from Kite's `last`
 //!   (Kite's own `close` is the previous session's).
+//! - The live feed is Kite's ticker (`TickerManager`, LTP mode), started by the engine
+//!   through [`Broker::start_feed`]: ticks of `EXCHANGE:SYMBOL` become the engine's
+//!   symbols, order updates become [`OrderUpdate`]s, ticker states [`FeedState`]s.
+//!   Postbacks are verified with the app's API secret before they are trusted.
+
+use std::sync::{Arc, OnceLock};
 
 use kitebreak_kite::{
-    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderSnapshot, OrderState, Product,
-    Tag,
+    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderSnapshot, Product, Tag,
+    TickerManager,
 };
 use kitebreak_price::{Price, Quantity};
+use tokio::sync::mpsc;
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
-    PositionReport, Side,
+    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
+    OrderReport, OrderStatus, PositionReport, Side,
 };
+mod feed;
+
+use crate::feed::{FeedEvent, OrderUpdate};
 
 /// How many order-book reads settle a placement of unknown outcome.
 const RECONCILE_ATTEMPTS: u32 = 5;
@@ -33,6 +43,8 @@ pub struct KiteAdapter {
     kite: KiteBroker,
     exchange: String,
     product: Product,
+    /// The ticker, once the engine started the feed.
+    ticker: Arc<OnceLock<TickerManager>>,
 }
 
 impl KiteAdapter {
@@ -47,6 +59,7 @@ impl KiteAdapter {
             kite,
             exchange: exchange.into(),
             product,
+            ticker: Arc::new(OnceLock::new()),
         }
     }
 
@@ -119,10 +132,23 @@ impl KiteAdapter {
 }
 
 /// The engine's view of a final Kite order.
-fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
+///
+/// Whatever filled is a fill: COMPLETE with `filled_quantity` below the quantity, or
+/// CANCELLED/REJECTED after a partial fill, is `Complete` with the filled units at
+/// their average price (an entry then becomes a trade of that size). Only an order
+/// that filled nothing is `Rejected`.
+pub(crate) fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
     let filled = Quantity::new(snapshot.filled_quantity).ok();
     match (&snapshot.state, snapshot.average_price, filled) {
-        (OrderState::Complete, Some(average_price), Some(filled_quantity)) => {
+        (state, Some(average_price), Some(filled_quantity)) => {
+            if snapshot.filled_quantity < snapshot.quantity {
+                tracing::warn!(
+                    order_id = snapshot.order_id,
+                    filled = snapshot.filled_quantity,
+                    quantity = snapshot.quantity,
+                    "order ended {state:?} partly filled; the filled part counts"
+                );
+            }
             OrderStatus::Complete {
                 average_price,
                 filled_quantity,
@@ -130,19 +156,24 @@ fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
             }
         }
         (state, _, _) => {
-            if snapshot.filled_quantity > 0 {
-                tracing::error!(
-                    order_id = snapshot.order_id,
-                    filled = snapshot.filled_quantity,
-                    "order ended {state:?} after a partial fill; check the position at Kite"
-                );
-            }
             let reason = snapshot
                 .message
                 .clone()
                 .unwrap_or_else(|| format!("{state:?}").to_lowercase());
             OrderStatus::Rejected { reason }
         }
+    }
+}
+
+/// An order of the book, as found by its tag.
+pub(crate) fn found(snapshot: &OrderSnapshot) -> FoundOrder {
+    FoundOrder {
+        order_id: snapshot.order_id.clone(),
+        progress: if snapshot.state.is_final() {
+            OrderProgress::Done(status_of(snapshot))
+        } else {
+            OrderProgress::Working
+        },
     }
 }
 
@@ -200,6 +231,83 @@ impl Broker for KiteAdapter {
                 low: found.low,
                 close: found.last,
             })
+        })
+    }
+
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        Box::pin(async move {
+            let snapshot = self.kite.find_by_tag(tag).await.map_err(broker_error)?;
+            Ok(snapshot.as_ref().map(found))
+        })
+    }
+
+    fn book_outlives_process(&self) -> bool {
+        true
+    }
+
+    fn start_feed(&self) -> Option<mpsc::Receiver<FeedEvent>> {
+        self.start_ticker()
+    }
+
+    fn throttle_waits(&self) -> Vec<crate::broker::ThrottleWaits> {
+        kitebreak_kite::limits::Endpoint::ALL
+            .iter()
+            .map(|&endpoint| {
+                let stats = self.kite.throttled(endpoint);
+                crate::broker::ThrottleWaits {
+                    endpoint: endpoint.as_str(),
+                    waits: stats.waits,
+                    waited: stats.waited,
+                }
+            })
+            .collect()
+    }
+
+    fn stop_feed(&self) {
+        if let Some(ticker) = self.ticker.get() {
+            ticker.stop();
+        }
+    }
+
+    fn watch(&self, symbol: &Symbol) {
+        self.subscribe(symbol, true);
+    }
+
+    fn unwatch(&self, symbol: &Symbol) {
+        self.subscribe(symbol, false);
+    }
+
+    fn verify_postback(&self, body: &[u8]) -> Result<OrderUpdate, BrokerError> {
+        let Some(secret) = &self.kite.config().api_secret else {
+            return Err(BrokerError::Unsupported(
+                "postbacks without KITE_API_SECRET (needed to verify them)",
+            ));
+        };
+        match kitebreak_kite::postback::verify_postback(body, secret) {
+            Ok(snapshot) => Ok(feed::update_of(&snapshot)),
+            // The checksum did not match: nobody but Kite knows the secret.
+            Err(KiteError::InvalidInput(message)) => Err(BrokerError::Forged(message)),
+            Err(error) => Err(BrokerError::BadPostback(error.to_string())),
+        }
+    }
+
+    fn ltp_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Price)>, BrokerError>> {
+        Box::pin(async move {
+            let keys: Vec<String> = symbols.iter().map(|s| self.key(s)).collect();
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            // One call per 1000 keys, each through the adapter's 1/s quote budget.
+            let mut prices = self.kite.ltp(&refs).await.map_err(broker_error)?;
+            Ok(symbols
+                .iter()
+                .zip(&keys)
+                .filter_map(|(symbol, key)| Some((symbol.clone(), prices.remove(key)?)))
+                .collect())
         })
     }
 

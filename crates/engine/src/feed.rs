@@ -1,0 +1,368 @@
+//! Live prices and order updates from the broker, and the polling fallback.
+//!
+//! A broker with a live feed (Kite's ticker) hands the engine one channel of
+//! [`FeedEvent`]s at start ([`crate::Broker::start_feed`]). Two thin loops run around
+//! single steps that tests call directly:
+//!
+//! - [`run_events`]: each tick goes to the shard owning its symbol as a price
+//!   observation (`Command::Tick`, no reply awaited: the same `Strategy::on_price`
+//!   check as `POST /price`, so it can exit); each order update goes to the
+//!   [`crate::updates::Updates`] registry (the fast path to an order's final status);
+//!   each state change is recorded for polling and metrics.
+//! - [`Engine::poll_step`], every [`FeedConfig::poll_every`]: while the feed is not
+//!   live (down, reconnecting, silent, or no tick for [`FeedConfig::stale_after`]),
+//!   one batched LTP call for every watched symbol, its prices delivered like ticks.
+//!   The broker's own quote budget (Kite: 1 request/second) is spent by that call.
+//!
+//! What is watched is [`Feed`]'s set: a symbol is watched while it has an open trade
+//! (shards report after every command), subscribed at the broker on entry fill and
+//! unsubscribed on exit; the ticker resubscribes the set after every reconnect.
+//!
+//! The per-tick path does no logging above DEBUG and allocates only the symbol the
+//! broker's event already carried.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use kitebreak_price::Price;
+use tokio::sync::mpsc;
+
+use crate::broker::{Broker, OrderId, OrderProgress};
+use crate::engine::Inner;
+use crate::{Engine, EngineError, Symbol};
+
+/// How the polling fallback behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedConfig {
+    /// How often the fallback may poll (Kite allows one quote call a second).
+    pub poll_every: Duration,
+    /// A live feed with no tick for this long counts as silent and is polled.
+    pub stale_after: Duration,
+}
+
+impl Default for FeedConfig {
+    fn default() -> FeedConfig {
+        FeedConfig {
+            poll_every: Duration::from_secs(1),
+            stale_after: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What a broker's live feed is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedState {
+    /// The broker has no live feed (paper): prices come from candles and `/price`.
+    None,
+    /// Connecting for the first time.
+    Connecting,
+    /// Connected and hearing from the broker.
+    Live,
+    /// Lost; reconnecting.
+    Reconnecting,
+    /// Connected but silent; reconnecting.
+    Silent,
+    /// Stopped (no session, or shut down).
+    Stopped,
+}
+
+impl FeedState {
+    /// Every state, for metrics that show one gauge per state.
+    pub const ALL: [FeedState; 6] = [
+        FeedState::None,
+        FeedState::Connecting,
+        FeedState::Live,
+        FeedState::Reconnecting,
+        FeedState::Silent,
+        FeedState::Stopped,
+    ];
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedState::None => "none",
+            FeedState::Connecting => "connecting",
+            FeedState::Live => "live",
+            FeedState::Reconnecting => "reconnecting",
+            FeedState::Silent => "silent",
+            FeedState::Stopped => "stopped",
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            FeedState::None => 0,
+            FeedState::Connecting => 1,
+            FeedState::Live => 2,
+            FeedState::Reconnecting => 3,
+            FeedState::Silent => 4,
+            FeedState::Stopped => 5,
+        }
+    }
+
+    fn from_code(code: u8) -> FeedState {
+        match code {
+            1 => FeedState::Connecting,
+            2 => FeedState::Live,
+            3 => FeedState::Reconnecting,
+            4 => FeedState::Silent,
+            5 => FeedState::Stopped,
+            _ => FeedState::None,
+        }
+    }
+}
+
+/// An order changed at the broker (a ticker order update or a verified postback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderUpdate {
+    /// The broker's id.
+    pub order_id: OrderId,
+    /// The order's tag, if it has one.
+    pub tag: Option<String>,
+    /// Where it stands now.
+    pub progress: OrderProgress,
+}
+
+/// Something a broker's live feed heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// A last traded price.
+    Tick {
+        /// The instrument.
+        symbol: Symbol,
+        /// The price.
+        price: Price,
+    },
+    /// An order changed.
+    Order(OrderUpdate),
+    /// The feed's connection changed state.
+    State(FeedState),
+}
+
+/// Counters of the feed, for `GET /metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeedStats {
+    /// Ticks delivered to shards.
+    pub ticks: u64,
+    /// Batched LTP polls made by the fallback.
+    pub polls: u64,
+    /// Polls that failed.
+    pub poll_errors: u64,
+    /// Symbols watched now.
+    pub watched: u64,
+    /// Orders whose final status came from an order update (ticker, postback)
+    /// before the broker's polling had it.
+    pub settled_by_updates: u64,
+}
+
+/// The watched set, the feed's state and its counters; shared by the shards and the
+/// two loops.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    config: FeedConfig,
+    watched: Mutex<BTreeSet<Symbol>>,
+    state: AtomicU8,
+    origin: tokio::time::Instant,
+    /// Milliseconds after `origin` of the last tick, or of going live.
+    last_tick: AtomicU64,
+    ticks: AtomicU64,
+    polls: AtomicU64,
+    poll_errors: AtomicU64,
+}
+
+impl Feed {
+    pub fn new(config: FeedConfig) -> Feed {
+        Feed {
+            config,
+            watched: Mutex::new(BTreeSet::new()),
+            state: AtomicU8::new(FeedState::None.code()),
+            origin: tokio::time::Instant::now(),
+            last_tick: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            poll_errors: AtomicU64::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// Watches `symbol` (subscribing at the broker) or stops, if that changes anything.
+    pub fn set_watched(&self, broker: &dyn Broker, symbol: &Symbol, wanted: bool) {
+        let mut watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+        if watched.contains(symbol) == wanted {
+            return;
+        }
+        if wanted {
+            watched.insert(symbol.clone());
+            broker.watch(symbol);
+        } else {
+            watched.remove(symbol);
+            broker.unwatch(symbol);
+        }
+    }
+
+    /// The watched symbols, sorted.
+    pub fn watched(&self) -> Vec<Symbol> {
+        let watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+        watched.iter().cloned().collect()
+    }
+
+    pub fn state(&self) -> FeedState {
+        FeedState::from_code(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Records the feed's state; going live starts the silence clock afresh.
+    pub fn set_state(&self, state: FeedState) {
+        if state == FeedState::Live {
+            self.last_tick.store(self.now_ms(), Ordering::Relaxed);
+        }
+        self.state.store(state.code(), Ordering::Relaxed);
+    }
+
+    fn ticked(&self) {
+        self.ticks.fetch_add(1, Ordering::Relaxed);
+        self.last_tick.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Whether the fallback should poll now: a feed that is not live, or live but
+    /// without a tick for `stale_after`.
+    pub fn needs_poll(&self) -> bool {
+        match self.state() {
+            FeedState::None => false,
+            FeedState::Live => {
+                let last = self.last_tick.load(Ordering::Relaxed);
+                let stale = u64::try_from(self.config.stale_after.as_millis()).unwrap_or(u64::MAX);
+                self.now_ms().saturating_sub(last) >= stale
+            }
+            FeedState::Connecting
+            | FeedState::Reconnecting
+            | FeedState::Silent
+            | FeedState::Stopped => true,
+        }
+    }
+
+    pub fn stats(&self) -> FeedStats {
+        let watched = self.watched.lock().unwrap_or_else(PoisonError::into_inner);
+        FeedStats {
+            ticks: self.ticks.load(Ordering::Relaxed),
+            polls: self.polls.load(Ordering::Relaxed),
+            poll_errors: self.poll_errors.load(Ordering::Relaxed),
+            watched: watched.len() as u64,
+            settled_by_updates: 0,
+        }
+    }
+}
+
+impl Engine {
+    /// Delivers one live price to the shard owning `symbol` (no reply awaited).
+    pub(crate) async fn tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
+        self.send_tick(symbol, price).await?;
+        // Counted once queued: a command sent after this sees the tick applied.
+        self.inner.feed.ticked();
+        Ok(())
+    }
+
+    /// One step of the polling fallback: when the live feed is not live, one batched
+    /// LTP call for every watched symbol, each price delivered like a tick. Returns
+    /// how many prices were delivered (0 when no poll was due).
+    pub async fn poll_step(&self) -> Result<usize, EngineError> {
+        let feed = &self.inner.feed;
+        if !feed.needs_poll() {
+            return Ok(0);
+        }
+        let watched = feed.watched();
+        if watched.is_empty() {
+            return Ok(0);
+        }
+        feed.polls.fetch_add(1, Ordering::Relaxed);
+        let prices = match self.inner.broker.ltp_many(&watched).await {
+            Ok(prices) => prices,
+            Err(error) => {
+                feed.poll_errors.fetch_add(1, Ordering::Relaxed);
+                self.inner.broker_errors.count(&error);
+                tracing::warn!(%error, symbols = watched.len(), "LTP poll failed");
+                return Err(error.into());
+            }
+        };
+        let delivered = prices.len();
+        for (symbol, price) in prices {
+            self.send_tick(symbol, price).await?;
+        }
+        Ok(delivered)
+    }
+
+    /// What the live feed is doing.
+    pub fn feed_state(&self) -> FeedState {
+        self.inner.feed.state()
+    }
+
+    /// The feed's counters.
+    pub fn feed_stats(&self) -> FeedStats {
+        FeedStats {
+            settled_by_updates: self.inner.updates.fast_path_count(),
+            ..self.inner.feed.stats()
+        }
+    }
+
+    /// One event of the broker's feed.
+    pub(crate) async fn feed_event(&self, event: FeedEvent) -> Result<(), EngineError> {
+        match event {
+            FeedEvent::Tick { symbol, price } => self.tick(symbol, price).await,
+            FeedEvent::Order(update) => {
+                self.order_update(update);
+                Ok(())
+            }
+            FeedEvent::State(state) => {
+                tracing::info!(state = state.as_str(), "live feed state");
+                self.inner.feed.set_state(state);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Delivers the broker's feed events until the feed or the engine ends.
+pub(crate) fn spawn_events(engine: Weak<Inner>, mut events: mpsc::Receiver<FeedEvent>) {
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let Some(inner) = engine.upgrade() else {
+                return;
+            };
+            if let Err(EngineError::Stopped) = (Engine { inner }).feed_event(event).await {
+                return;
+            }
+        }
+    });
+}
+
+/// Calls [`Engine::poll_step`] every `every` until the engine stops.
+pub(crate) fn spawn_polls(engine: Weak<Inner>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = engine.upgrade() else {
+                return;
+            };
+            if let Err(EngineError::Stopped) = (Engine { inner }).poll_step().await {
+                return;
+            }
+        }
+    });
+}
+
+/// The feed of a broker that started one, shared by everything.
+pub(crate) fn feed_for(config: FeedConfig, live: bool) -> Arc<Feed> {
+    let feed = Feed::new(config);
+    if live {
+        feed.set_state(FeedState::Connecting);
+    }
+    Arc::new(feed)
+}

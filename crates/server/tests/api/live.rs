@@ -1,0 +1,122 @@
+//! Live-trading surfaces of the API: a failed exit shows as `exit_pending` with its
+//! last error in `GET /strategy/{symbol}` and counts in `/metrics`; the metrics show
+//! the live feed's state, broker errors by kind and throttling waits.
+
+use std::sync::Arc;
+
+use axum_test::TestServer;
+use kitebreak_engine::{
+    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderReport,
+    OrderStatus, PaperBroker, PositionReport, Side, Symbol,
+};
+use kitebreak_price::Price;
+use kitebreak_server::App;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, config, spawn_app};
+
+/// Paper trading whose sell orders are refused by "RMS".
+#[derive(Debug, Default)]
+struct NoSells {
+    paper: PaperBroker,
+}
+
+impl Broker for NoSells {
+    fn name(&self) -> &'static str {
+        "no-sells"
+    }
+    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        if order.side == Side::Sell {
+            return Box::pin(async { Err(BrokerError::Rejected("RMS: sells blocked".into())) });
+        }
+        self.paper.place_market(order)
+    }
+    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        self.paper.final_status(id)
+    }
+    fn find_by_tag<'a>(
+        &'a self,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        self.paper.find_by_tag(tag)
+    }
+    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
+        self.paper.ltp(symbol)
+    }
+    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
+        self.paper.ohlc(symbol)
+    }
+    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
+        self.paper.orders()
+    }
+    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
+        self.paper.positions()
+    }
+    fn observe(&self, symbol: &Symbol, price: Price) {
+        self.paper.observe(symbol, price);
+    }
+}
+
+fn metric_line<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.lines().find(|line| line.starts_with(prefix))
+}
+
+#[tokio::test]
+async fn a_failed_exit_shows_as_pending_with_its_error_and_counts_in_metrics() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = App::start_with_broker(config(dir.path()), Arc::new(NoSells::default()))
+        .await
+        .expect("app");
+    let app = TestApp {
+        server: TestServer::new(app.router()),
+        app,
+        _dir: dir,
+    };
+    app.enter_long("TCS").await;
+    let response = app
+        .server
+        .post("/price")
+        .json(&json!({"symbol": "TCS", "price": 110}))
+        .await;
+    response.assert_status_ok();
+    let status = app.status("TCS").await;
+    let trade = &status["strategy_status"]["active_trade"];
+    assert_eq!(trade["is_active"], true, "{status}");
+    assert_eq!(trade["exit_pending"], true, "{status}");
+    assert_eq!(trade["exit_attempts"], 1);
+    assert!(
+        trade["exit_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("sells blocked")),
+        "{trade}"
+    );
+    assert!(trade["next_exit_attempt"].is_string(), "{trade}");
+    let text = app.server.get("/metrics").await.text();
+    assert_eq!(
+        metric_line(&text, "kitebreak_exit_failures_total"),
+        Some("kitebreak_exit_failures_total 1")
+    );
+    assert_eq!(
+        metric_line(
+            &text,
+            "kitebreak_broker_call_errors_total{kind=\"rejected\"}"
+        ),
+        Some("kitebreak_broker_call_errors_total{kind=\"rejected\"} 1")
+    );
+    app.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_paper_server_reports_no_live_feed_and_no_failures() {
+    let app = spawn_app().await;
+    let text = app.server.get("/metrics").await.text();
+    assert!(
+        text.contains("kitebreak_ticker_state{state=\"none\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("kitebreak_ticker_state{state=\"live\"} 0"));
+    assert!(text.contains("kitebreak_exit_failures_total 0"));
+    assert!(text.contains("kitebreak_watched_symbols 0"));
+    let body: Value = app.server.get("/strategy/NONE").await.json();
+    assert_eq!(body["status"], "error");
+}
