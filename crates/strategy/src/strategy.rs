@@ -160,7 +160,8 @@ impl Strategy {
     #[inline]
     pub fn on_candle(&mut self, candle: &Candle, fills: &mut impl FillModel) -> CandleEvents {
         debug_assert_eq!(self.quiet, QuietCloses::of(&self.position));
-        // Most candles of a trade: no exit, so still locked.
+        // Most candles of a trade: the close cannot exit (step 1), so the levels stay
+        // locked and step 2 only adds the candle to the history.
         if self.quiet.contain(candle.close) {
             return self.locked_candle(candle, None);
         }
@@ -168,6 +169,7 @@ impl Strategy {
         if self.is_locked() {
             return self.locked_candle(candle, exit);
         }
+        // Step 2: the swing state first takes in any candles of a locked stretch.
         self.swings.catch_up(&self.history);
         self.history.push(*candle);
         self.swings.push(candle);
