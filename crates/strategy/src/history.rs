@@ -1,9 +1,9 @@
-//! [`History`]: a fixed-size ring buffer of the most recent candles.
+//! [`History`]: a fixed-size ring buffer of the most recent candles, and their count.
 //!
-//! Detection itself needs only the newest `lookback + 2` candles and keeps its own
-//! incremental state (see `swings`); the ring is what callers see: the status's
-//! `data_points` (the original capped its history at 50) and the candles an engine
-//! snapshot needs to rebuild a strategy after a restart.
+//! Detection keeps its own incremental state (see `swings`) and reads the ring only to
+//! catch up on the candles of a locked stretch. The ring is also what callers see: the
+//! status's `data_points` (the original capped its history at 50), `candles_seen`, and
+//! the candles an engine snapshot needs to rebuild a strategy after a restart.
 
 use crate::Candle;
 
@@ -14,8 +14,12 @@ pub(crate) const ORIGINAL_HISTORY_CAP: usize = 50;
 pub(crate) struct History {
     candles: Vec<Candle>,
     capacity: usize,
-    /// Index in `candles` where the next candle is written once the ring is full.
+    /// Index in `candles` where the next candle is written (its length until the
+    /// ring is full, so `candles[next..]` are the oldest and `candles[..next]` the
+    /// newest candles held).
     next: usize,
+    /// Candles pushed since the last clear.
+    count: u64,
 }
 
 impl History {
@@ -26,26 +30,36 @@ impl History {
             candles: Vec::with_capacity(capacity),
             capacity,
             next: 0,
+            count: 0,
         }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, candle: Candle) {
-        if self.candles.len() < self.capacity {
-            self.candles.push(candle);
-        } else {
-            self.candles[self.next] = candle;
-            // A compare, not `%`: this runs for every candle.
-            self.next += 1;
-            if self.next == self.capacity {
-                self.next = 0;
-            }
+        let next = self.next;
+        // Before the ring is full, `next` is its length and there is no slot yet.
+        match self.candles.get_mut(next) {
+            Some(slot) => *slot = candle,
+            None => self.candles.push(candle),
         }
+        // A compare, not `%`: this runs for every candle.
+        self.next = if next + 1 == self.capacity {
+            0
+        } else {
+            next + 1
+        };
+        self.count += 1;
     }
 
     pub(crate) fn clear(&mut self) {
         self.candles.clear();
         self.next = 0;
+        self.count = 0;
+    }
+
+    /// Candles pushed since the last clear (also those no longer held).
+    pub(crate) fn count(&self) -> u64 {
+        self.count
     }
 
     /// Candles held (at most the capacity).
@@ -81,10 +95,12 @@ mod tests {
             history.push(candle(close));
         }
         assert_eq!(history.len(), 50);
+        assert_eq!(history.count(), 120);
         let closes: Vec<i64> = history.iter().map(|c| c.close.micros()).collect();
         assert_eq!(closes, (71..=120).collect::<Vec<_>>());
         history.clear();
         assert_eq!(history.len(), 0);
+        assert_eq!(history.count(), 0);
         history.push(candle(7));
         assert_eq!(history.iter().count(), 1);
     }

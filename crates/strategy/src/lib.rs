@@ -17,13 +17,17 @@
 //!
 //! Swing detection is incremental: a candle's swing status is final once its right
 //! neighbour arrives, and the lowest swing low and highest swing high of the window are
-//! kept in monotonic queues, so a candle costs O(1) amortised whatever the lookback.
+//! sliding-window extremes kept without data-dependent branches, so a candle costs O(1)
+//! amortised whatever the lookback. While the levels are locked a candle only joins the
+//! history; its swing status is settled from there when they unlock
+//! (`docs/decisions/swing-detection.md`).
 
 mod candle;
 mod error;
 mod fills;
 mod history;
 mod params;
+mod quiet;
 mod strategy;
 mod swings;
 mod trace;

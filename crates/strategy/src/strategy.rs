@@ -3,6 +3,7 @@
 use kitebreak_price::Price;
 
 use crate::history::{History, ORIGINAL_HISTORY_CAP};
+use crate::quiet::QuietCloses;
 use crate::swings::{Detection, Levels, SkipReason, SwingWindow};
 use crate::trade::{ClosedTrade, Direction, EntrySignal, ExitReason, ExitSignal, Fill, Trade};
 use crate::{Candle, FillModel, Relevel, StrategyError, StrategyParams};
@@ -73,6 +74,8 @@ pub struct Strategy {
     swings: SwingWindow,
     levels: Levels,
     position: Position,
+    /// Kept with `position` by `set_position`.
+    quiet: QuietCloses,
 }
 
 impl Strategy {
@@ -84,6 +87,7 @@ impl Strategy {
             swings: SwingWindow::new(params.lookback()),
             levels: Levels::default(),
             position: Position::Flat,
+            quiet: QuietCloses::of(&Position::Flat),
         }
     }
 
@@ -98,10 +102,11 @@ impl Strategy {
     ) -> Strategy {
         let mut strategy = Strategy::new(params);
         for candle in candles {
-            strategy.append(candle);
+            // Swings are settled from the history at the first candle detection runs on.
+            strategy.history.push(candle);
         }
         strategy.levels = levels;
-        strategy.position = position;
+        strategy.set_position(position);
         strategy
     }
 
@@ -140,7 +145,7 @@ impl Strategy {
 
     /// Candles since the last reset or fresh relevel.
     pub fn candles_seen(&self) -> u64 {
-        self.swings.seen()
+        self.history.count()
     }
 
     /// The candles held, oldest first (what an engine persists to restore later).
@@ -152,14 +157,23 @@ impl Strategy {
     pub const HISTORY_CAP: usize = ORIGINAL_HISTORY_CAP;
 
     /// Processes one closed candle in the spec's order of work.
+    #[inline]
     pub fn on_candle(&mut self, candle: &Candle, fills: &mut impl FillModel) -> CandleEvents {
+        debug_assert_eq!(self.quiet, QuietCloses::of(&self.position));
+        // Most candles of a trade: the close cannot exit (step 1), so the levels stay
+        // locked and step 2 only adds the candle to the history.
+        if self.quiet.contain(candle.close) {
+            return self.locked_candle(candle, None);
+        }
         let exit = self.on_price(candle.close, fills);
-        self.append(*candle);
-        let detection = if self.is_locked() {
-            Detection::Skipped(SkipReason::Locked)
-        } else {
-            self.swings.detect()
-        };
+        if self.is_locked() {
+            return self.locked_candle(candle, exit);
+        }
+        // Step 2: the swing state first takes in any candles of a locked stretch.
+        self.swings.catch_up(&self.history);
+        self.history.push(*candle);
+        self.swings.push(candle);
+        let detection = self.swings.detect();
         if let Detection::Found {
             support,
             resistance,
@@ -212,14 +226,14 @@ impl Strategy {
         };
         match Trade::open(signal.direction, fill, &self.params) {
             Ok(trade) => {
-                self.position = Position::Open(trade);
+                self.set_position(Position::Open(trade));
                 self.trade().ok_or(StrategyError::WrongState {
                     action: "open a trade",
                     state: "flat",
                 })
             }
             Err(error) => {
-                self.position = Position::Flat;
+                self.set_position(Position::Flat);
                 Err(error)
             }
         }
@@ -230,15 +244,15 @@ impl Strategy {
         if !matches!(self.position, Position::Entering(_)) {
             return Err(self.wrong_state("record a failed entry"));
         }
-        self.position = Position::Flat;
+        self.set_position(Position::Flat);
         Ok(())
     }
 
     /// The pending exit filled: the trade is over.
     pub fn exit_filled(&mut self, fill: Fill) -> Result<ClosedTrade, StrategyError> {
-        let position = std::mem::replace(&mut self.position, Position::Flat);
+        let position = self.take_position();
         let Position::Exiting { trade, exit } = position else {
-            self.position = position;
+            self.set_position(position);
             return Err(self.wrong_state("record an exit fill"));
         };
         Ok(self.finish(trade, fill, exit.reason))
@@ -247,12 +261,12 @@ impl Strategy {
     /// The pending exit failed: the trade stays open and the next price observation
     /// (or a manual exit) signals again.
     pub fn exit_failed(&mut self) -> Result<(), StrategyError> {
-        let position = std::mem::replace(&mut self.position, Position::Flat);
+        let position = self.take_position();
         let Position::Exiting { trade, .. } = position else {
-            self.position = position;
+            self.set_position(position);
             return Err(self.wrong_state("record a failed exit"));
         };
-        self.position = Position::Open(trade);
+        self.set_position(Position::Open(trade));
         Ok(())
     }
 
@@ -262,10 +276,28 @@ impl Strategy {
         *self = Strategy::new(self.params);
     }
 
+    /// Step 2 while locked: no detection and no breakout. The candle joins the
+    /// history, and its swing status is settled from there once the levels unlock.
     #[inline]
-    fn append(&mut self, candle: Candle) {
-        self.history.push(candle);
-        self.swings.push(candle);
+    fn locked_candle(&mut self, candle: &Candle, exit: Option<ExitEvent>) -> CandleEvents {
+        self.history.push(*candle);
+        CandleEvents {
+            exit,
+            detection: Detection::Skipped(SkipReason::Locked),
+            entry: None,
+        }
+    }
+
+    /// Every change of position goes through here, which keeps `quiet` with it.
+    fn set_position(&mut self, position: Position) {
+        self.quiet = QuietCloses::of(&position);
+        self.position = position;
+    }
+
+    /// The position, leaving `Flat` in its place.
+    fn take_position(&mut self) -> Position {
+        self.quiet = QuietCloses::of(&Position::Flat);
+        std::mem::replace(&mut self.position, Position::Flat)
     }
 
     fn check_breakout(&mut self, close: Price, fills: &mut impl FillModel) -> Option<EntryEvent> {
@@ -290,7 +322,7 @@ impl Strategy {
             price: close,
             quantity: self.params.quantity(),
         };
-        self.position = Position::Entering(signal);
+        self.set_position(Position::Entering(signal));
         let Some(fill) = fills.fill_entry(&signal) else {
             return Some(EntryEvent::Signalled(signal));
         };
@@ -301,16 +333,16 @@ impl Strategy {
     }
 
     fn begin_exit(&mut self, exit: ExitSignal, fills: &mut impl FillModel) -> ExitEvent {
-        let position = std::mem::replace(&mut self.position, Position::Flat);
+        let position = self.take_position();
         let Position::Open(trade) = position else {
             // Callers check for an open trade first.
-            self.position = position;
+            self.set_position(position);
             return ExitEvent::Signalled(exit);
         };
         match fills.fill_exit(&trade, &exit) {
             Some(fill) => ExitEvent::Closed(self.finish(trade, fill, exit.reason)),
             None => {
-                self.position = Position::Exiting { trade, exit };
+                self.set_position(Position::Exiting { trade, exit });
                 ExitEvent::Signalled(exit)
             }
         }
@@ -318,7 +350,7 @@ impl Strategy {
 
     /// Ends a trade: levels cleared, unlocked, and in `fresh` mode the history too.
     fn finish(&mut self, trade: Trade, fill: Fill, reason: ExitReason) -> ClosedTrade {
-        self.position = Position::Flat;
+        self.set_position(Position::Flat);
         self.levels = Levels::default();
         if self.params.relevel() == Relevel::Fresh {
             self.history.clear();
