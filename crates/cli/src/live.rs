@@ -5,7 +5,10 @@
 //! `kitebreak login` wrote (`DATA_DIR/kite-session.json`) or `KITE_ACCESS_TOKEN`.
 //! Without a usable token nothing starts. Once running, the session file is watched:
 //! a `kitebreak login` in another process (or the HTTP login) puts a new token in
-//! place without a restart. Secrets are never logged.
+//! place without a restart. The instrument dump is kept current: one refresh step
+//! every [`INSTRUMENTS_EVERY`], which fetches Kite's new dump once per dump day
+//! (08:30 IST) and keeps the old one if a fetch fails (`keep_instruments_current`),
+//! until `stop` turns true. Secrets are never logged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +18,15 @@ use kitebreak_config::Settings;
 use kitebreak_engine::{Broker, KiteAdapter};
 use kitebreak_kite::{KiteBroker, KiteConfig, SessionState, session};
 use kiteconnect::AccessToken;
+use tokio::sync::watch;
 
 /// How often the session file is read for a new login.
 const FILE_WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// How often the instrument dump is checked for a new dump day (a check whose day
+/// is current does nothing; a process running past 08:30 IST fetches the new dump
+/// within this long).
+pub const INSTRUMENTS_EVERY: Duration = Duration::from_secs(600);
 
 /// Where Kite is reached: production roots, or a kite-sim.
 #[derive(Debug, Clone)]
@@ -52,6 +61,7 @@ pub fn kite_config(settings: &Settings, roots: &Roots) -> anyhow::Result<Option<
 pub async fn broker(
     settings: &Settings,
     config: Option<KiteConfig>,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Arc<dyn Broker>> {
     let config =
         config.context("--broker kite needs KITE_API_KEY (your Kite Connect app's API key)")?;
@@ -88,11 +98,59 @@ pub async fn broker(
         .await
         .context("loading Kite's instrument list")?;
     tracing::info!(instruments = count, "kite broker ready");
+    keep_instruments_current(&kite, INSTRUMENTS_EVERY, jiff::Timestamp::now, stop);
     Ok(Arc::new(KiteAdapter::new(kite)))
+}
+
+/// Spawns the instrument dump's refresh loop (one step every `every`, on `clock`)
+/// until `stop` turns true or its sender is gone.
+pub fn keep_instruments_current(
+    kite: &KiteBroker,
+    every: Duration,
+    clock: impl Fn() -> jiff::Timestamp + Send + 'static,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let kite = kite.clone();
+    tokio::spawn(async move { kite.keep_instruments_current(every, clock, stop).await })
 }
 
 /// `KITE_ACCESS_TOKEN`, which is alive now, so it dies at the next 06:00 IST.
 fn env_token(text: &str, now: jiff::Timestamp) -> anyhow::Result<(AccessToken, jiff::Timestamp)> {
     let token = AccessToken::new(text).context("KITE_ACCESS_TOKEN")?;
     Ok((token, kitebreak_kite::time::token_expiry(now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loop `serve` spawns loads the next dump day's instruments on its own.
+    #[tokio::test]
+    async fn the_instrument_dump_is_refreshed_when_the_dump_day_turns() {
+        let day_one: jiff::Timestamp = "2026-11-25T04:30:00Z".parse().expect("time");
+        let sim = kite_sim::Sim::start(kite_sim::SimConfig::for_tests(day_one))
+            .await
+            .expect("sim");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, dir.path())
+            .with_roots(sim.url(), sim.ws_url());
+        let token = AccessToken::new("test_access_token").expect("token");
+        let kite = KiteBroker::new(config, SessionState::new(Some(token)));
+        kite.load_instruments_at(day_one).await.expect("day one");
+        let first = kite.instruments().day();
+        // The next morning after 08:30 IST (03:00 UTC).
+        let day_two: jiff::Timestamp = "2026-11-26T04:00:00Z".parse().expect("time");
+        let (stop, stopped) = watch::channel(false);
+        let refresher =
+            keep_instruments_current(&kite, Duration::from_millis(10), move || day_two, stopped);
+        let want = Some(kitebreak_kite::instruments::dump_day(day_two));
+        assert_ne!(first, want);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while kite.instruments().day() != want {
+            assert!(tokio::time::Instant::now() < deadline, "never refreshed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop.send(true).expect("stop");
+        refresher.await.expect("the loop stops");
+    }
 }

@@ -55,6 +55,7 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     // With KITE_API_KEY and KITE_API_SECRET the HTTP login works with either broker
     // (with paper it only stores the session file for a later `--broker kite`).
     let kite = live::kite_config(&settings, &roots)?;
+    let stopped = stop_on_signal()?;
     // The broker is chosen once, here; the paper path never sees a Kite handle.
     let live = match settings.broker {
         BrokerKind::Paper => None,
@@ -62,7 +63,7 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             if args.demo {
                 bail!("--demo feeds made-up candles and runs only with the paper broker");
             }
-            Some(live::broker(&settings, kite.clone()).await?)
+            Some(live::broker(&settings, kite.clone(), stopped.clone()).await?)
         }
     };
     let database = if args.demo {
@@ -81,7 +82,6 @@ pub async fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
-    let stopped = stop_on_signal()?;
     let mut stopped_server = stopped.clone();
     let shutdown = async move {
         let _ = stopped_server.wait_for(|stop| *stop).await;

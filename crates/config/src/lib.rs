@@ -40,8 +40,8 @@ pub use secrets::{
 pub use settings::{DATABASE_FILE, Settings};
 pub use sources::{CONFIG_VARIABLE, ENV_PREFIX, Flags, Sources};
 pub use tree::{
-    BrokerKind, Config, KillSwitch, MarketSection, OrdersSection, PaperSection, RiskSection,
-    ServerSection, StrategySection, SymbolOverride,
+    BrokerKind, Config, FeedSection, KillSwitch, MarketSection, OrdersSection, PaperSection,
+    RiskSection, ServerSection, StrategySection, SymbolOverride,
 };
 
 /// A loaded configuration: the effective tree and its validated settings.

@@ -35,7 +35,8 @@ pub(crate) fn render(loaded: &Loaded) -> String {
     out.push_str(
         "# [orders] is validated but not used yet: the engine places paper MARKET orders.\n\
          # [risk] and [market] are enforced before every entry; [risk] keys left out mean\n\
-         # no limit, and a kill switch stored by a previous run wins over kill_switch.\n\n",
+         # no limit, and a kill switch stored by a previous run wins over kill_switch.\n\
+         # [feed] applies to a live broker (--broker kite): its REST polling fallback.\n\n",
     );
     match toml::to_string_pretty(&loaded.config) {
         Ok(text) => out.push_str(&text),

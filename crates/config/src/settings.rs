@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use kitebreak_engine::{EngineConfig, Symbol};
+use kitebreak_engine::{EngineConfig, FeedConfig, Symbol};
 use kitebreak_server::ServerConfig;
 use kitebreak_strategy::{StrategyError, StrategyParams};
 
@@ -47,6 +47,8 @@ pub struct Settings {
     pub market: MarketClock,
     /// Paper fills' slippage in basis points.
     pub paper_slippage_bps: u32,
+    /// The live feed's polling fallback.
+    pub feed: FeedConfig,
     /// Secrets from the environment.
     pub secrets: Secrets,
 }
@@ -66,6 +68,7 @@ impl Settings {
         engine.market = self.market.rules(self.orders.product);
         engine.risk = self.risk.engine_limits();
         engine.kill_switch = self.risk.engine_kill_switch();
+        engine.feed = self.feed;
         engine
     }
 
@@ -108,6 +111,7 @@ pub(crate) fn validate(
         );
         problems.push(problem_at(figment, "paper.slippage_bps", message));
     }
+    let feed = feed_config(&config.feed, figment, &mut problems);
     let strategy = strategy_params(&config.strategy, figment, &mut problems);
     let symbols = symbol_params(&config.strategy, figment, &mut problems);
     let protection = MarketProtection::from_kite(config.orders.market_protection)
@@ -141,8 +145,38 @@ pub(crate) fn validate(
         risk,
         market,
         paper_slippage_bps: config.paper.slippage_bps,
+        feed,
         secrets,
     })
+}
+
+/// The shortest and longest poll interval and silence threshold, milliseconds: below
+/// 100 ms the fallback would only queue on Kite's quote budget; above a minute an
+/// open trade would go unwatched too long while the ticker is down.
+const FEED_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
+
+fn feed_config(
+    section: &crate::tree::FeedSection,
+    figment: &Figment,
+    problems: &mut Vec<Problem>,
+) -> FeedConfig {
+    for (key, value) in [
+        ("feed.poll_every_ms", section.poll_every_ms),
+        ("feed.stale_after_ms", section.stale_after_ms),
+    ] {
+        if !FEED_RANGE_MS.contains(&value) {
+            let message = format!(
+                "must be {} to {} milliseconds, got {value}",
+                FEED_RANGE_MS.start(),
+                FEED_RANGE_MS.end()
+            );
+            problems.push(problem_at(figment, key, message));
+        }
+    }
+    FeedConfig {
+        poll_every: std::time::Duration::from_millis(section.poll_every_ms),
+        stale_after: std::time::Duration::from_millis(section.stale_after_ms),
+    }
 }
 
 fn strategy_params(

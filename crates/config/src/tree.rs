@@ -34,6 +34,8 @@ pub struct Config {
     pub market: MarketSection,
     /// `[paper]`: the paper broker.
     pub paper: PaperSection,
+    /// `[feed]`: the live price feed's polling fallback (`--broker kite`).
+    pub feed: FeedSection,
 }
 
 /// Which broker `serve` trades through.
@@ -242,4 +244,30 @@ impl Default for PaperSection {
             slippage_bps: server.paper_slippage_bps,
         }
     }
+}
+
+/// `[feed]`: when exit monitoring falls back from the live ticker to REST polls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedSection {
+    /// While the ticker is not live, one batched LTP call for every watched symbol
+    /// at most this often, in milliseconds (Kite allows one quote call a second).
+    pub poll_every_ms: u64,
+    /// A live ticker without a tick for this long (milliseconds) counts as silent,
+    /// and its symbols are polled.
+    pub stale_after_ms: u64,
+}
+
+impl Default for FeedSection {
+    fn default() -> FeedSection {
+        let feed = kitebreak_engine::FeedConfig::default();
+        FeedSection {
+            poll_every_ms: millis(feed.poll_every),
+            stale_after_ms: millis(feed.stale_after),
+        }
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -221,3 +221,45 @@ fn market_times_and_dates_may_be_quoted_or_native_toml() {
         "{message}"
     );
 }
+
+#[test]
+fn the_feed_section_reaches_the_engine_with_defaults_and_is_validated() {
+    let defaults = load(Sources::default()).expect("defaults are valid");
+    let engine = defaults.settings.engine_config(Path::new("x.db"));
+    assert_eq!(engine.feed, kitebreak_engine::FeedConfig::default());
+    assert_eq!(defaults.config.feed.poll_every_ms, 1000);
+    assert_eq!(defaults.config.feed.stale_after_ms, 3000);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_config(&dir, "[feed]\npoll_every_ms = 2000\n");
+    let loaded = load(Sources {
+        file: Some(file),
+        env: env(&[("KITEBREAK_FEED__STALE_AFTER_MS", "5000")]),
+        ..Sources::default()
+    })
+    .expect("valid feed settings");
+    let engine = loaded.settings.engine_config(Path::new("x.db"));
+    assert_eq!(engine.feed.poll_every, std::time::Duration::from_secs(2));
+    assert_eq!(engine.feed.stale_after, std::time::Duration::from_secs(5));
+    assert!(
+        loaded.render().contains("[feed]"),
+        "--print-config shows it"
+    );
+
+    let file = write_config(&dir, "[feed]\npoll_every_ms = 0\nstale_after_ms = 600000\n");
+    let message = load_error(Sources {
+        file: Some(file.clone()),
+        ..Sources::default()
+    });
+    assert!(message.contains("`feed.poll_every_ms`"), "{message}");
+    assert!(message.contains("`feed.stale_after_ms`"), "{message}");
+    assert!(message.contains(&file.display().to_string()), "{message}");
+    let message = load_error(Sources {
+        env: env(&[("KITEBREAK_FEED__POLL_EVRY_MS", "1000")]),
+        ..Sources::default()
+    });
+    assert!(
+        message.contains("KITEBREAK_FEED__POLL_EVRY_MS"),
+        "{message}"
+    );
+}

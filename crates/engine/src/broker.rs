@@ -150,15 +150,26 @@ pub enum BrokerError {
     /// engine treats it as a rejection.
     #[error("broker rejected the request: {0}")]
     Rejected(String),
-    /// The order tagged with this tag was never placed: its answer was lost and the
-    /// order book does not have it. Treated as a rejection; never re-sent under the
-    /// same tag.
+    /// The order tagged with this tag was certainly not placed. Treated as a
+    /// rejection; never re-sent under the same tag.
     #[error("order tagged {0} was not placed")]
     NotPlaced(String),
     /// The broker is unreachable, rate limiting or answered with something unusable;
-    /// the same request may succeed later.
+    /// the same request may succeed later. From [`Broker::place_market`] it means the
+    /// order was certainly not placed (a 429, a refused connection); from a read it
+    /// means nothing is known, so an order is never recorded as rejected on it.
     #[error("broker unavailable: {0}")]
     Unavailable(String),
+    /// The placement of the order tagged with this tag may have happened: its answer
+    /// was lost and the broker's book does not show the tag (yet). Never re-sent
+    /// under that tag and never counted as a rejection: the engine looks the tag up
+    /// until it is found or the look-up window ends (`shard::unsettled`).
+    #[error("order tagged {0} has an unknown outcome: not in the broker's book yet")]
+    OutcomeUnknown(String),
+    /// The order was still working when the bounded wait for its final status ended:
+    /// it exists at the broker and may still fill. Neither rejected nor re-sent.
+    #[error("order {0} is still working; its final status is not known yet")]
+    StillWorking(OrderId),
     /// This broker does not offer the feature (postbacks on paper).
     #[error("the broker does not support {0}")]
     Unsupported(&'static str),
@@ -175,12 +186,14 @@ pub enum BrokerError {
 
 impl BrokerError {
     /// Every kind, for metrics.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 11] = [
         "unknown_order",
         "no_price",
         "rejected",
         "not_placed",
         "unavailable",
+        "outcome_unknown",
+        "still_working",
         "session_expired",
         "unsupported",
         "forged",
@@ -195,6 +208,8 @@ impl BrokerError {
             BrokerError::Rejected(_) => "rejected",
             BrokerError::NotPlaced(_) => "not_placed",
             BrokerError::Unavailable(_) => "unavailable",
+            BrokerError::OutcomeUnknown(_) => "outcome_unknown",
+            BrokerError::StillWorking(_) => "still_working",
             BrokerError::SessionExpired => "session_expired",
             BrokerError::Unsupported(_) => "unsupported",
             BrokerError::Forged(_) => "forged",
@@ -206,7 +221,7 @@ impl BrokerError {
 /// Broker calls of the order path and the price poll that failed, by kind.
 #[derive(Debug, Default)]
 pub(crate) struct BrokerErrorCounts {
-    counts: [std::sync::atomic::AtomicU64; 9],
+    counts: [std::sync::atomic::AtomicU64; BrokerError::KINDS.len()],
 }
 
 impl BrokerErrorCounts {
@@ -242,9 +257,16 @@ pub trait Broker: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// Places a market order; the id is returned once the broker accepted it.
+    ///
+    /// Only [`BrokerError::OutcomeUnknown`] means the order may be at the broker;
+    /// every other error means it certainly was not placed (an entry then fails at
+    /// once, an exit is retried under a new tag).
     fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>>;
 
-    /// Waits for the order's final status (COMPLETE or REJECTED).
+    /// Waits for the order's final status (COMPLETE or REJECTED), for a bounded time
+    /// where the broker can take long (Kite: `KiteAdapter::with_settle_within`).
+    /// Any error ([`BrokerError::StillWorking`], [`BrokerError::Unavailable`], ...)
+    /// means the status is not known: the order is not rejected and stays pending.
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>>;
 
     /// The last traded price of `symbol`.

@@ -3,12 +3,21 @@
 //!
 //! - Entries and exits are MARKET orders with the engine's tag, the configured
 //!   exchange and product, and Kite's market protection (set in `KiteConfig`).
-//! - A placement whose answer was lost is settled from the order book by its tag:
-//!   found means placed (its id is used), absent means not placed and the engine sees
-//!   a rejection. The same tag is never sent twice.
-//! - Errors are classified: Kite's refusals become [`BrokerError::Rejected`], an
-//!   expired session [`BrokerError::SessionExpired`], everything else
-//!   [`BrokerError::Unavailable`].
+//! - A placement whose answer was lost is looked for in the order book by its tag
+//!   (`reconcile`, a few reads about a second apart): found means placed (its id is
+//!   used); absent is *not yet known*, [`BrokerError::OutcomeUnknown`], because Kite
+//!   can show a slow order later; the engine keeps looking (`shard::unsettled`).
+//!   The same tag is never sent twice.
+//! - Placement errors say whether the order was certainly not placed: only
+//!   `OutcomeUnknown` may hide an order. Kite's refusals (Input/Order/Margin ...
+//!   exceptions, other 4xx) are [`BrokerError::Rejected`], a 429 or a refused
+//!   connection [`BrokerError::Unavailable`] (nothing placed, try later), a dead
+//!   session [`BrokerError::SessionExpired`].
+//! - The final status of a MARKET order is awaited for a bounded time
+//!   ([`KiteAdapter::with_settle_within`], `KiteBroker::settle`): still working then,
+//!   it is cancelled and its part fill (if any) reported; still working after the
+//!   cancel is [`BrokerError::StillWorking`], which the engine keeps pending. On
+//!   reads, every error means "not known", never a rejection.
 //! - The engine's [`Ohlc::close`] is the latest price, so it maps from Kite's `last`
 //!   (Kite's own `close` is the previous session's).
 //! - The live feed is Kite's ticker (`TickerManager`, LTP mode), started by the engine
@@ -34,8 +43,11 @@ mod feed;
 
 use crate::feed::{FeedEvent, OrderUpdate};
 
-/// How many order-book reads settle a placement of unknown outcome.
+/// How many order-book reads look for a placement of unknown outcome at once.
 const RECONCILE_ATTEMPTS: u32 = 5;
+
+/// How long a MARKET order may work before it is cancelled, when not configured.
+pub const DEFAULT_SETTLE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The Kite broker as the engine sees it.
 #[derive(Debug, Clone)]
@@ -43,6 +55,8 @@ pub struct KiteAdapter {
     kite: KiteBroker,
     exchange: String,
     product: Product,
+    /// How long a final-status wait lasts before the order is cancelled.
+    settle_within: std::time::Duration,
     /// The ticker, once the engine started the feed.
     ticker: Arc<OnceLock<TickerManager>>,
 }
@@ -59,8 +73,17 @@ impl KiteAdapter {
             kite,
             exchange: exchange.into(),
             product,
+            settle_within: DEFAULT_SETTLE_WITHIN,
             ticker: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Waits at most `limit` for an order's final status before cancelling it, and
+    /// `limit` again for the cancel (default [`DEFAULT_SETTLE_WITHIN`]): a market order
+    /// that never finishes cannot hold a shard.
+    pub fn with_settle_within(mut self, limit: std::time::Duration) -> KiteAdapter {
+        self.settle_within = limit;
+        self
     }
 
     /// The wrapped Kite broker (session state, instruments, ticker).
@@ -93,19 +116,23 @@ impl KiteAdapter {
         match self.kite.place_order(&request).await {
             Ok(id) => Ok(id),
             Err(KiteError::OutcomeUnknown { tag, .. }) => {
-                tracing::warn!(tag, "placement answer lost; reconciling by tag");
+                tracing::warn!(tag, "placement answer lost; looking the tag up");
                 match self.kite.reconcile(&tag, RECONCILE_ATTEMPTS).await {
                     Ok(Some(found)) => Ok(found.order_id),
-                    Ok(None) => Err(BrokerError::NotPlaced(tag)),
+                    Ok(None) => {
+                        tracing::error!(
+                            tag,
+                            "order of unknown outcome not in Kite's book yet; the engine keeps looking"
+                        );
+                        Err(BrokerError::OutcomeUnknown(tag))
+                    }
                     Err(error) => {
-                        tracing::error!(tag, %error, "order of unknown outcome not reconciled");
-                        Err(BrokerError::Unavailable(format!(
-                            "order tagged {tag} has an unknown outcome: {error}"
-                        )))
+                        tracing::error!(tag, %error, "order of unknown outcome not looked up");
+                        Err(BrokerError::OutcomeUnknown(tag))
                     }
                 }
             }
-            Err(other) => Err(broker_error(other)),
+            Err(other) => Err(placement_error(other)),
         }
     }
 
@@ -186,6 +213,26 @@ fn broker_error(error: KiteError) -> BrokerError {
     }
 }
 
+/// Classifies the error of a placement that certainly did not happen (everything
+/// but `OutcomeUnknown`, which `place` handles): never an unknown outcome.
+fn placement_error(error: KiteError) -> BrokerError {
+    match (&error, error.class()) {
+        (KiteError::TokenExpired | KiteError::NoSession, _) => BrokerError::SessionExpired,
+        // 429, a refused connection: Kite did nothing; the same order may go later.
+        (_, ErrorClass::Retryable) => BrokerError::Unavailable(error.to_string()),
+        _ => BrokerError::Rejected(error.to_string()),
+    }
+}
+
+/// Classifies the error of a final-status wait: never a rejection of the order.
+fn status_error(error: KiteError) -> BrokerError {
+    match error {
+        KiteError::StillWorking { order_id, .. } => BrokerError::StillWorking(order_id),
+        KiteError::TokenExpired | KiteError::NoSession => BrokerError::SessionExpired,
+        other => BrokerError::Unavailable(other.to_string()),
+    }
+}
+
 fn price_of(found: Option<Price>, symbol: &Symbol) -> Result<Price, BrokerError> {
     found.ok_or_else(|| BrokerError::NoPrice(symbol.clone()))
 }
@@ -205,7 +252,11 @@ impl Broker for KiteAdapter {
 
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
         Box::pin(async move {
-            let done = self.kite.final_status(id).await.map_err(broker_error)?;
+            let done = self
+                .kite
+                .settle(id, self.settle_within)
+                .await
+                .map_err(status_error)?;
             Ok(status_of(&done))
         })
     }

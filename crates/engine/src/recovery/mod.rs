@@ -9,12 +9,19 @@
 //!      arrived (an entry opens its trade from the average price, an exit closes it);
 //!    - found REJECTED/CANCELLED with nothing filled: the failure is applied (no
 //!      trade; an exit leaves its trade open, so the next price signals again);
-//!    - found still working: recovery waits for its final status;
-//!    - absent: it was never placed. It is marked LOST and its tag is never sent
-//!      again (new orders take new sequence numbers).
+//!    - found still working, or absent from a broker whose book outlives the process
+//!      (Kite can show a slow order later): recovery does not wait. The order stays
+//!      unsettled (PENDING) and its symbol locked, an entry `Entering` (no new
+//!      entry), an exit pending with no second exit; the shard's retry step keeps
+//!      looking it up by tag in the background (`shard::unsettled`: bounded
+//!      final-status reads, backoff, LOST only after the look-up window) while the
+//!      rest of the engine runs;
+//!    - absent from the paper broker (its book died with the process): never placed.
+//!      It is marked LOST and its tag is never sent again (new orders take new
+//!      sequence numbers).
 //!
-//!    A broker that cannot be read fails the start: trading on without knowing what
-//!    is out could double an order.
+//!    A broker whose book cannot be read fails the start: trading on without knowing
+//!    what is out could double an order.
 //! 3. If the broker's book outlives the process (Kite), its net positions are
 //!    compared with the open trades. Differences are logged at WARN, written to the
 //!    event log and kept in the [`Reconciliation`] report (`GET /risk`); nothing is
@@ -27,6 +34,7 @@
 //! before any shard exists.
 
 mod positions;
+mod unsettled;
 
 use std::collections::HashMap;
 
@@ -63,7 +71,8 @@ pub struct SettledOrder {
     pub symbol: Symbol,
     /// `entry`, `exit` or `manual`.
     pub purpose: String,
-    /// `filled`, `rejected` or `not_placed`.
+    /// `filled`, `rejected`, `not_placed`, or `unsettled` (still being looked up in
+    /// the background; its symbol stays locked).
     pub outcome: &'static str,
 }
 
@@ -76,6 +85,9 @@ pub struct PositionMismatch {
     pub broker_net: i64,
     /// Net units of the engine's open trades (long positive, short negative).
     pub engine_net: i64,
+    /// Tags of this symbol's orders of unknown outcome (still looked up): a
+    /// difference they would explain once settled.
+    pub unsettled: Vec<String>,
 }
 
 /// Every stored symbol's book, reconciled, and the report.
@@ -88,6 +100,7 @@ pub(crate) async fn recover(
     let mut books = load_books(store, config, broker).await?;
     let mut report = Reconciliation::default();
     let mut writes = Vec::new();
+    let now = config.clock.now();
     for order in pending {
         let outcome = look_up(broker, &order).await?;
         report.orders.push(SettledOrder {
@@ -97,7 +110,7 @@ pub(crate) async fn recover(
             outcome: outcome.label(),
         });
         let book = books.get_mut(&order.symbol);
-        writes.extend(settle(&order, outcome, book));
+        writes.extend(settle(&order, outcome, book, now));
     }
     for (symbol, book) in &books {
         writes.push(book.row(symbol));
@@ -157,8 +170,14 @@ enum Outcome {
         order_id: String,
         status: OrderStatus,
     },
-    /// The tag is not in the book: never placed.
+    /// The tag is not in the book of a broker whose book died with the process
+    /// (paper): never placed.
     NotPlaced,
+    /// Working, or not in the book yet: looked up in the background.
+    Unsettled {
+        order_id: Option<String>,
+        why: String,
+    },
 }
 
 impl Outcome {
@@ -170,12 +189,21 @@ impl Outcome {
             } => "filled",
             Outcome::Final { .. } => "rejected",
             Outcome::NotPlaced => "not_placed",
+            Outcome::Unsettled { .. } => "unsettled",
         }
     }
 }
 
 async fn look_up(broker: &dyn Broker, order: &PendingOrder) -> Result<Outcome, EngineError> {
     let Some(found) = broker.find_by_tag(&order.tag).await? else {
+        if broker.book_outlives_process() {
+            tracing::warn!(tag = %order.tag, symbol = %order.symbol, purpose = %order.purpose,
+                "order was out when the engine stopped and is not in the broker's book yet; looking again in the background");
+            return Ok(Outcome::Unsettled {
+                order_id: None,
+                why: "not in the broker's book yet after a restart".into(),
+            });
+        }
         tracing::warn!(tag = %order.tag, symbol = %order.symbol, purpose = %order.purpose,
             "order was out when the engine stopped and the broker has no order with its tag: not placed");
         return Ok(Outcome::NotPlaced);
@@ -184,8 +212,11 @@ async fn look_up(broker: &dyn Broker, order: &PendingOrder) -> Result<Outcome, E
         OrderProgress::Done(status) => status,
         OrderProgress::Working => {
             tracing::warn!(tag = %order.tag, order_id = %found.order_id,
-                "order from before the restart is still working; waiting for its final status");
-            broker.final_status(&found.order_id).await?
+                "order from before the restart is still working; settling it in the background");
+            return Ok(Outcome::Unsettled {
+                order_id: Some(found.order_id),
+                why: "still working at the broker after a restart".into(),
+            });
         }
     };
     tracing::warn!(tag = %order.tag, symbol = %order.symbol, purpose = %order.purpose,
@@ -215,8 +246,16 @@ fn repositioned(strategy: &Strategy, position: Position) -> Strategy {
 }
 
 /// Applies one order's outcome to its symbol's book; returns the writes recording it.
-fn settle(order: &PendingOrder, outcome: Outcome, book: Option<&mut Book>) -> Vec<WriteOp> {
+fn settle(
+    order: &PendingOrder,
+    outcome: Outcome,
+    book: Option<&mut Book>,
+    now: jiff::Timestamp,
+) -> Vec<WriteOp> {
     let (order_id, status) = match outcome {
+        Outcome::Unsettled { order_id, why } => {
+            return unsettled::park(order, order_id, why, book, now);
+        }
         Outcome::NotPlaced => {
             let detail = serde_json::json!({"tag": order.tag, "purpose": order.purpose});
             return vec![

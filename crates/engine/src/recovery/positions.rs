@@ -1,6 +1,8 @@
 //! The position check of start-up reconciliation: the broker's net positions against
 //! the open trades. A difference is logged at WARN, written to the event log
-//! (`position_mismatch`) and kept in the report; nothing is adjusted.
+//! (`position_mismatch`) and kept in the report, with the tags of the symbol's
+//! orders still of unknown outcome (an unsettled entry that did fill shows up here
+//! as a broker position the engine holds no trade for); nothing is adjusted.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,6 +26,23 @@ fn engine_positions(books: &HashMap<Symbol, Book>) -> BTreeMap<Symbol, i64> {
             };
             Some((symbol.clone(), net))
         })
+        .collect()
+}
+
+/// Tags of the symbol's orders still being looked up (entry or exit).
+fn unsettled_tags(book: Option<&Book>) -> Vec<String> {
+    let Some(book) = book else {
+        return Vec::new();
+    };
+    let entry = book.entry_unsettled.as_ref();
+    let exit = book
+        .exit_retry
+        .as_ref()
+        .and_then(|r| r.outstanding.as_ref());
+    entry
+        .into_iter()
+        .chain(exit)
+        .map(|u| u.record.tag.clone())
         .collect()
 }
 
@@ -58,14 +77,17 @@ pub(super) async fn compare(
         if at_broker == ours {
             continue;
         }
-        tracing::warn!(%symbol, broker_net = at_broker, engine_net = ours,
+        let unsettled = unsettled_tags(books.get(symbol));
+        tracing::warn!(%symbol, broker_net = at_broker, engine_net = ours, ?unsettled,
             "position mismatch: the broker's net position differs from the open trades; not adjusted");
-        let detail = serde_json::json!({"broker_net": at_broker, "engine_net": ours});
+        let detail = serde_json::json!({"broker_net": at_broker, "engine_net": ours,
+            "unsettled": unsettled});
         writes.push(event(symbol, "position_mismatch", detail));
         report.mismatches.push(PositionMismatch {
             symbol: symbol.clone(),
             broker_net: at_broker,
             engine_net: ours,
+            unsettled,
         });
     }
 }

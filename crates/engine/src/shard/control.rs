@@ -28,19 +28,24 @@ impl Shard {
         }
         let (order, intent) = self.ctx.new_order(&symbol, "manual", side, quantity, None);
         self.ctx.store.commit(vec![intent]).await?;
-        let record = self.ctx.send(order).await;
-        let detail = serde_json::json!({"tag": record.tag, "side": side});
-        self.ctx
-            .store
-            .commit(vec![
-                super::send::final_row(&record),
-                WriteOp::Event {
-                    symbol: Some(symbol),
-                    kind: "manual_order",
-                    detail,
-                },
-            ])
-            .await?;
+        let (record, unknown) = self.ctx.send_tracked(order).await;
+        let detail = serde_json::json!({"tag": record.tag, "side": side, "unknown": unknown});
+        let mut writes = vec![WriteOp::Event {
+            symbol: Some(symbol),
+            kind: "manual_order",
+            detail,
+        }];
+        if unknown {
+            // Maybe at the broker: the row stays PENDING (a restart looks it up by
+            // tag) and nothing says "rejected".
+            self.ctx.store.commit(writes).await?;
+            tracing::error!(tag = %record.tag, "manual order of unknown outcome; check the broker's order book");
+            return Err(EngineError::Broker(crate::BrokerError::OutcomeUnknown(
+                record.tag,
+            )));
+        }
+        writes.insert(0, super::send::final_row(&record));
+        self.ctx.store.commit(writes).await?;
         match &record.status {
             OrderStatus::Complete { .. } => Ok(record),
             OrderStatus::Rejected { reason } => Err(EngineError::OrderRejected {

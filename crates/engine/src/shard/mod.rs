@@ -26,7 +26,9 @@ use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use book::Book;
+pub(crate) use retry::ExitRetry;
 pub(crate) use send::final_row;
+pub(crate) use unsettled::Unsettled;
 
 use crate::broker::{Broker, Side};
 use crate::report::{CandleInput, CandleReport, OrderRecord, PriceReport, SymbolStatus};

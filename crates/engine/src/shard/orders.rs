@@ -8,9 +8,12 @@
 //!
 //! The intent (tag, side, quantity, PENDING) is committed *before* the order is sent,
 //! so after a crash the database names every order that might be out; recovery then
-//! settles them by tag (see `recovery`). A lost placement answer is settled by the
-//! broker adapter from the order book; an exit whose outcome stays unknown keeps its
-//! row PENDING and is looked up by tag before the next attempt (see `retry`).
+//! settles them by tag (see `recovery`). A lost placement answer is first looked for
+//! by the broker adapter in the order book; an order whose outcome stays unknown
+//! keeps its row PENDING and is looked up by tag on a backoff until found or the
+//! look-up window ends (`unsettled`); an exit sends nothing else meanwhile (`retry`).
+//! A placement refused for certain (rejection, 429, refused connection) is not an
+//! unknown outcome: the entry fails at once, the exit is retried under a new tag.
 
 use kitebreak_price::Quantity;
 use kitebreak_strategy::{
@@ -19,6 +22,7 @@ use kitebreak_strategy::{
 
 use super::retry::{self, ExitRetry};
 use super::send::final_row;
+use super::unsettled::Unsettled;
 use super::{Book, Context};
 use crate::broker::{MarketOrder, OrderStatus, Side};
 use crate::report::{EntryOutcome, ExitOutcome, OrderRecord};
@@ -178,21 +182,23 @@ pub(crate) async fn exit(
         return Err(EngineError::NoOpenTrade(symbol.clone()));
     };
     let mut writes = Vec::new();
-    let settled = match retry::settle_outstanding(ctx, book).await {
-        Ok(settled) => settled,
-        Err(error) => {
-            // Still unknown: nothing new may go out. Try again after the backoff.
+    let (record, unknown) = match retry::settle_outstanding(ctx, book).await {
+        retry::Outstanding::Unknown(why) => {
+            // Still unknown: nothing new may go out. Look again after the backoff.
             let _ = book.strategy.exit_failed();
-            failed(ctx, symbol, book, &signal, error.to_string(), None);
-            return Err(error);
+            let kept = book.exit_retry.as_ref().and_then(|r| r.outstanding.clone());
+            let order = kept.as_ref().map(|k| k.record.clone());
+            failed(ctx, symbol, book, &signal, why.clone(), kept);
+            return match order {
+                Some(order) => Ok(ExitOutcome::Failed { order, reason: why }),
+                None => Err(EngineError::Conflict(why)),
+            };
         }
-    };
-    let (record, unknown) = match settled {
-        Some(record) if fill_of(&record).is_some() => (record, false),
-        previous => {
-            if let Some(previous) = previous {
+        retry::Outstanding::Final(record, _) if fill_of(&record).is_some() => (record, false),
+        settled => {
+            if let retry::Outstanding::Final(_, row) = settled {
                 // The earlier attempt is final without a fill: record it, send anew.
-                writes.push(final_row(&previous));
+                writes.push(*row);
             }
             let side = closing_side(trade.direction);
             let (order, intent) =
@@ -209,7 +215,7 @@ pub(crate) async fn exit(
     let Some(fill) = fill_of(&record) else {
         let reason = reason_of(&record);
         let _ = book.strategy.exit_failed();
-        let outstanding = unknown.then(|| record.clone());
+        let outstanding = unknown.then(|| Unsettled::new(record.clone(), ctx.gate.now()));
         let retry = failed(ctx, symbol, book, &signal, reason.clone(), outstanding);
         let detail = serde_json::json!({"tag": record.tag, "reason": reason,
             "attempt": retry.attempts, "next_attempt": retry.next_at.to_string(), "unknown": unknown});
@@ -308,7 +314,7 @@ fn failed<'a>(
     book: &'a mut Book,
     signal: &ExitSignal,
     error: String,
-    outstanding: Option<OrderRecord>,
+    outstanding: Option<Unsettled>,
 ) -> &'a ExitRetry {
     let now = ctx.gate.now();
     retry::count_failure(ctx);

@@ -13,10 +13,13 @@
 //!
 //! Never two exits at once: a shard handles one command at a time, so an exit in
 //! flight blocks the next; and when an attempt's outcome was unknown (the placement
-//! answer or the final status was lost), its order row stays PENDING and the next
+//! answer or the final status was lost), its order row stays PENDING and every later
 //! attempt first looks its tag up at the broker ([`settle_outstanding`]): found filled
-//! closes the trade, found working is awaited, found rejected or absent lets a new
-//! order (new tag) go.
+//! closes the trade, found working gets a bounded wait, found rejected lets a new
+//! order (new tag) go; absent, or unreadable, sends nothing and looks again after the
+//! backoff, until `unsettled::LOOKUP_WINDOW` has passed: only then is it LOST and a
+//! new exit goes. A placement refused for certain (a rejection, a 429, a refused
+//! connection) leaves nothing outstanding: the retry sends a new order, new tag.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -25,9 +28,12 @@ use jiff::Timestamp;
 use kitebreak_price::Price;
 use kitebreak_strategy::{AwaitBroker, ExitEvent, ExitReason, ExitSignal, Position, Strategy};
 
+use super::send::final_row;
+use super::unsettled::{LOOKUP_WINDOW, Unsettled};
 use super::{Book, Context, Shard, orders};
 use crate::broker::{OrderProgress, OrderStatus};
 use crate::report::{ExitOutcome, OrderRecord};
+use crate::store::WriteOp;
 use crate::{EngineError, Symbol};
 
 /// The first retry delay; each failure doubles it up to [`MAX_BACKOFF`].
@@ -58,12 +64,12 @@ pub(crate) struct ExitRetry {
     pub next_at: Timestamp,
     /// The last attempt's order, when its outcome is unknown: looked up by tag
     /// before anything is sent again.
-    pub outstanding: Option<OrderRecord>,
+    pub outstanding: Option<Unsettled>,
 }
 
 impl ExitRetry {
     /// Records one more failure at `now`.
-    pub fn failed(&mut self, now: Timestamp, error: String, outstanding: Option<OrderRecord>) {
+    pub fn failed(&mut self, now: Timestamp, error: String, outstanding: Option<Unsettled>) {
         self.attempts += 1;
         self.last_error = error;
         self.outstanding = outstanding;
@@ -129,47 +135,71 @@ async fn retry_now(
     orders::exit(ctx, symbol, book, exit).await
 }
 
+/// What became of the last exit attempt of unknown outcome.
+#[derive(Debug)]
+pub(crate) enum Outstanding {
+    /// Nothing was outstanding.
+    Nothing,
+    /// It is final (filled, rejected, or LOST after the look-up window), with the
+    /// row recording it: use a fill, else send anew.
+    Final(OrderRecord, Box<WriteOp>),
+    /// Still unknown (absent within the window, working, unreadable): send nothing.
+    Unknown(String),
+}
+
 /// Before an exit is sent: if the last attempt's outcome is unknown, finds its tag at
-/// the broker. `Some(status)` when that order filled or is final (use it, send
-/// nothing); `None` when nothing is outstanding or it was never placed.
-pub(crate) async fn settle_outstanding(
-    ctx: &Context,
-    book: &mut Book,
-) -> Result<Option<OrderRecord>, EngineError> {
-    let Some(outstanding) = book
+/// the broker. The outstanding attempt stays on the book until the caller records
+/// the outcome.
+pub(crate) async fn settle_outstanding(ctx: &Context, book: &Book) -> Outstanding {
+    let Some(parked) = book
         .exit_retry
-        .as_mut()
-        .and_then(|retry| retry.outstanding.take())
+        .as_ref()
+        .and_then(|retry| retry.outstanding.clone())
     else {
-        return Ok(None);
+        return Outstanding::Nothing;
     };
-    let found = match ctx.broker.find_by_tag(&outstanding.tag).await {
+    let tag = parked.record.tag.clone();
+    let found = match ctx.broker.find_by_tag(&tag).await {
         Ok(found) => found,
         Err(error) => {
-            // Still unknown: keep it outstanding and send nothing.
-            if let Some(retry) = book.exit_retry.as_mut() {
-                retry.outstanding = Some(outstanding.clone());
-            }
-            return Err(error.into());
+            ctx.broker_errors.count(&error);
+            return Outstanding::Unknown(format!("exit tagged {tag} not looked up: {error}"));
         }
     };
     let Some(found) = found else {
-        tracing::warn!(tag = %outstanding.tag, "the exit of unknown outcome was never placed");
-        let mut lost = outstanding;
+        if !parked.window_over(ctx.gate.now()) {
+            return Outstanding::Unknown(format!(
+                "exit tagged {tag} has an unknown outcome and is not in the broker's book yet; \
+                 no other exit is sent until it is found or {} s have passed",
+                LOOKUP_WINDOW.as_secs()
+            ));
+        }
+        tracing::warn!(%tag, "the exit of unknown outcome was never placed");
+        let mut lost = parked.record.clone();
         lost.status = OrderStatus::Rejected {
             reason: "not in the broker's order book".into(),
         };
-        return Ok(Some(lost));
+        return Outstanding::Final(lost, Box::new(parked.lost_row()));
     };
     let status = match found.progress {
         OrderProgress::Done(status) => status,
-        OrderProgress::Working => ctx.broker.final_status(&found.order_id).await?,
+        OrderProgress::Working => match ctx.broker.final_status(&found.order_id).await {
+            Ok(status) => status,
+            Err(error) => {
+                ctx.broker_errors.count(&error);
+                return Outstanding::Unknown(format!(
+                    "exit tagged {tag} is still working: {error}"
+                ));
+            }
+        },
     };
-    Ok(Some(OrderRecord {
+    let record = OrderRecord {
         order_id: Some(found.order_id),
         status,
-        ..outstanding
-    }))
+        ..parked.record
+    };
+    let row = Box::new(final_row(&record));
+    Outstanding::Final(record, row)
 }
 
 impl Shard {

@@ -58,15 +58,12 @@ impl Context {
         (order, WriteOp::OrderIntent(row))
     }
 
-    /// Sends an order whose intent is already durable and waits for its final status.
-    pub(crate) async fn send(&self, order: MarketOrder) -> OrderRecord {
-        self.send_tracked(order).await.0
-    }
-
-    /// Like [`Context::send`], and says whether the outcome is unknown: the order may
-    /// be at the broker (its placement answer was lost and not reconciled, or its
-    /// final status could not be read). Such an order must be looked up by its tag
-    /// before another is sent in its place.
+    /// Sends an order whose intent is already durable, waits for its final status,
+    /// and says whether the outcome is unknown: the order may
+    /// be at the broker (its placement answer was lost and its tag not found yet, or
+    /// its final status could not be read or was still working when the bounded wait
+    /// ended). Such an order keeps its PENDING row and must be looked up by its tag
+    /// before another is sent in its place; its `Rejected` status only carries why.
     pub(crate) async fn send_tracked(&self, order: MarketOrder) -> (OrderRecord, bool) {
         let id = self.broker.place_market(order.clone()).await;
         let (order_id, status, unknown) = match id {
@@ -98,7 +95,10 @@ impl Context {
             }
             Err(error) => {
                 self.broker_errors.count(&error);
-                let unknown = matches!(error, crate::BrokerError::Unavailable(_));
+                // Only a lost answer the adapter could not find by tag may hide a
+                // placed order; a refusal, a 429 or a refused connection placed
+                // nothing, so the order fails at once (an exit retries anew).
+                let unknown = matches!(error, crate::BrokerError::OutcomeUnknown(_));
                 (
                     None,
                     OrderStatus::Rejected {

@@ -20,8 +20,19 @@ pub struct TestBroker {
     pub reject: AtomicBool,
     /// Final status reads fail as if the broker were unreachable.
     pub status_lost: AtomicBool,
-    /// Placements fail as unreachable without placing anything.
+    /// Placements answer "outcome unknown" without placing anything (the answer was
+    /// lost and the order never reached the broker).
     pub place_lost: AtomicBool,
+    /// Placements are placed, but their answer is lost ("outcome unknown").
+    pub answer_lost: AtomicBool,
+    /// Placements are refused for certain as a rate limit (HTTP 429): nothing placed.
+    pub place_refused: AtomicBool,
+    /// Final status reads end with the order still working.
+    pub still_working: AtomicBool,
+    /// This many tag look-ups find nothing (the broker shows orders late).
+    pub hidden_lookups: std::sync::atomic::AtomicU32,
+    /// Tag look-ups made.
+    pub lookups: std::sync::atomic::AtomicU32,
     pub audit: Option<std::path::PathBuf>,
     pub seen: std::sync::Mutex<Vec<(String, String)>>,
 }
@@ -67,14 +78,27 @@ impl Broker for TestBroker {
                     .push((order.tag.clone(), status));
             }
             if self.place_lost.load(Ordering::SeqCst) {
-                return Err(BrokerError::Unavailable("connection reset".into()));
+                return Err(BrokerError::OutcomeUnknown(order.tag));
             }
-            self.paper.place_market(order).await
+            if self.place_refused.load(Ordering::SeqCst) {
+                return Err(BrokerError::Unavailable(
+                    "HTTP 429: too many requests".into(),
+                ));
+            }
+            let tag = order.tag.clone();
+            let placed = self.paper.place_market(order).await;
+            if placed.is_ok() && self.answer_lost.load(Ordering::SeqCst) {
+                return Err(BrokerError::OutcomeUnknown(tag));
+            }
+            placed
         })
     }
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
         if self.status_lost.load(Ordering::SeqCst) {
             return Box::pin(async { Err(BrokerError::Unavailable("read timed out".into())) });
+        }
+        if self.still_working.load(Ordering::SeqCst) {
+            return Box::pin(async move { Err(BrokerError::StillWorking(id.to_owned())) });
         }
         if self.reject.load(Ordering::SeqCst) {
             return Box::pin(async {
@@ -95,6 +119,14 @@ impl Broker for TestBroker {
         &'a self,
         tag: &'a str,
     ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        let hidden = self
+            .hidden_lookups
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if hidden {
+            return Box::pin(async { Ok(None) });
+        }
         self.paper.find_by_tag(tag)
     }
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
@@ -180,6 +212,23 @@ pub async fn start_with(
     config.enforce_every = None;
     tweak(&mut config);
     Engine::start(config, broker).await.expect("engine starts")
+}
+
+/// `(purpose, status)` of the orders stored for `symbol`, oldest first (read-only).
+pub async fn stored_statuses(database: &Path, symbol: &str) -> Vec<(String, String)> {
+    use sqlx::{ConnectOptions, Row};
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(database)
+        .read_only(true);
+    let mut db = options.connect().await.expect("open database");
+    sqlx::query("SELECT purpose, status FROM orders WHERE symbol = ? ORDER BY seq")
+        .bind(symbol)
+        .fetch_all(&mut db)
+        .await
+        .expect("query")
+        .iter()
+        .map(|row| (row.get("purpose"), row.get("status")))
+        .collect()
 }
 
 /// Orders stored for `symbol`, by purpose, read from the database read-only.

@@ -35,14 +35,24 @@ pub(crate) async fn adapter_polling(
     dir: &std::path::Path,
     poll_every: Duration,
 ) -> KiteAdapter {
+    adapter_with(sim, dir, |config| config.poll_every = poll_every).await
+}
+
+/// Like [`adapter`], after `tweak` changes the Kite configuration.
+pub(crate) async fn adapter_with(
+    sim: &SimHandle,
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut KiteConfig),
+) -> KiteAdapter {
     let mut config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, dir)
         .with_roots(sim.url(), sim.ws_url())
         .with_secret(kite_sim::config::DEFAULT_API_SECRET)
         .expect("secret");
     config.retry_delay = Duration::from_millis(10);
     config.request_timeout = Duration::from_secs(2);
-    config.poll_every = poll_every;
+    config.poll_every = Duration::from_millis(20);
     config.ticker_silence = Duration::from_millis(400);
+    tweak(&mut config);
     let token = AccessToken::new("test_access_token").expect("token");
     let kite = KiteBroker::new(config, SessionState::new(Some(token)));
     kite.load_instruments().await.expect("instruments");

@@ -180,3 +180,32 @@ async fn an_exit_cancelled_after_a_partial_fill_closes_the_filled_part_and_retri
     assert_eq!(units, 2, "both units out, none twice");
     env.engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rate_limited_exit_placed_nothing_and_is_retried_under_a_new_tag() {
+    let (env, clock) = on_manual_clock().await;
+    open_long(&env).await;
+    env.sim.set_faults(Faults {
+        share_429: 1.0,
+        ..Faults::default()
+    });
+    env.price("110");
+    eventually("the exit was refused", || async {
+        env.engine.exit_failures() == 1
+    })
+    .await;
+    env.sim.set_faults(Faults::default());
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Open);
+    assert!(status.exit_pending.is_some());
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    env.engine.retry_step().await.expect("retry");
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat, "the retry exits");
+    let tags = exit_tags(&env);
+    assert_eq!(tags.len(), 2, "the refused exit and its retry: {tags:?}");
+    assert_ne!(tags[0], tags[1], "a retry after a refusal takes a new tag");
+    assert_eq!(env.orders_tagged(&tags[0]), 0, "the 429 placed nothing");
+    assert_eq!(env.orders_tagged(&tags[1]), 1);
+    env.engine.shutdown().await;
+}

@@ -109,7 +109,7 @@ async fn a_rejected_entry_leaves_no_trade_and_unlocks_the_levels() {
 }
 
 /// An engine over a rejecting-on-demand broker, on a manual clock.
-async fn manual_engine(
+pub(crate) async fn manual_engine(
     dir: &std::path::Path,
     broker: Arc<TestBroker>,
 ) -> (kitebreak_engine::Engine, Arc<ManualClock>) {
@@ -339,46 +339,6 @@ async fn an_entry_of_unknown_outcome_is_looked_up_by_tag_and_becomes_the_trade()
     assert_eq!(status.trade.expect("trade").price_entry, p("106"));
     let orders = broker.paper.orders().await.expect("orders");
     assert_eq!(orders.len(), 1, "never sent twice");
-    engine.shutdown().await;
-}
-
-#[tokio::test]
-async fn an_entry_of_unknown_outcome_that_was_never_placed_is_lost_and_unlocks() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let broker = Arc::new(TestBroker::default());
-    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
-    broker
-        .place_lost
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    for (h, l, c) in SETUP {
-        engine
-            .candle(sym("NMDC"), candle(h, l, c))
-            .await
-            .expect("candle");
-    }
-    let (h, l, c) = BREAKOUT;
-    let report = engine
-        .candle(sym("NMDC"), candle(h, l, c))
-        .await
-        .expect("breakout");
-    assert!(matches!(report.entry, Some(EntryOutcome::Unsettled { .. })));
-    clock.advance(jiff::SignedDuration::from_secs(1));
-    engine.retry_step().await.expect("look-up");
-    let status = engine.status(sym("NMDC")).await.expect("status");
-    assert_eq!(status.position, PositionState::Flat);
-    assert!(!status.locked, "levels unlocked");
-    use sqlx::{ConnectOptions, Row};
-    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("kitebreak.db"))
-        .read_only(true)
-        .connect()
-        .await
-        .expect("db");
-    let row = sqlx::query("SELECT status FROM orders WHERE symbol = 'NMDC'")
-        .fetch_one(&mut db)
-        .await
-        .expect("row");
-    assert_eq!(row.get::<String, _>("status"), "LOST");
     engine.shutdown().await;
 }
 
