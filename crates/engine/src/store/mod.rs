@@ -6,6 +6,7 @@
 //! state change is on disk. The database runs in WAL mode with `synchronous=FULL`:
 //! a commit survives power loss, and readers never block the writer.
 
+mod batch;
 mod load;
 mod ops;
 mod rows;
