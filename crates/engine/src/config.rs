@@ -48,11 +48,10 @@ impl EngineConfig {
     /// Defaults for everything but the database file: 64 shards, default parameters,
     /// no market rules, no risk limits, the kill switch active, the system clock.
     ///
-    /// Why 64: a shard waits for its job's commit before its next command, so at
-    /// most one job per shard is in a group commit, and the batch (jobs per fsync)
-    /// can never exceed the shard count. With 4 shards the load benchmark committed
-    /// 2.1 jobs per fsync and answered ~1,800 alerts/s; with 64, 19.6 jobs per fsync
-    /// and ~2,900/s (BENCHMARKS.md). A shard is an idle tokio task when unused.
+    /// Why 64: shards pipeline candles (a group commit carries every waiting candle,
+    /// not one per shard), but a symbol in a trade and every other command still
+    /// wait for their shard's outstanding commits, so more shards keep those from
+    /// delaying unrelated symbols. A shard is an idle tokio task when unused.
     pub fn new(database: impl Into<PathBuf>) -> EngineConfig {
         EngineConfig {
             database: database.into(),

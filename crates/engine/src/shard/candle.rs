@@ -5,57 +5,221 @@ use std::sync::Arc;
 use kitebreak_price::Price;
 use kitebreak_strategy::{AwaitBroker, Detection, Direction, EntryEvent, ExitEvent, Strategy};
 
-use super::{Book, Context, Shard, orders};
+use super::{Book, Context, Reply, Shard, orders};
 use crate::broker::MarketOrder;
 use crate::report::{CandleInput, CandleReport, EntryOutcome, ExitOutcome, PriceReport};
-use crate::store::{CandleRow, WriteOp};
+use crate::store::{CandleRow, Commit, WriteOp};
 use crate::{EngineError, Symbol};
 
+/// A candle applied in memory whose writes are submitted but not yet committed.
+pub(super) struct InFlight {
+    pub symbol: Symbol,
+    close: Price,
+    pending: Pending,
+    reply: Reply<CandleReport>,
+}
+
+impl InFlight {
+    /// The outstanding commit, to wait on.
+    pub(super) fn pending_commit(&mut self) -> &mut Commit {
+        &mut self.pending.commit
+    }
+}
+
+/// What finishing a submitted candle needs.
+struct Pending {
+    commit: Commit,
+    /// The book before the candle, put back if the commit fails (`None`: the symbol
+    /// was new and is forgotten again).
+    snapshot: Option<Book>,
+    exit: Option<ExitOutcome>,
+    detection: Detection,
+    breakout: Option<Direction>,
+    order: Option<MarketOrder>,
+    refused: Option<String>,
+}
+
+/// How far a candle got without waiting for its commit.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made once per candle and moved at once into the in-flight queue"
+)]
+enum Begun {
+    /// Answered already (a repeated alert): nothing to commit.
+    Answered(CandleReport),
+    /// Applied in memory, writes submitted.
+    Submitted(Pending),
+}
+
 impl Shard {
-    /// One candle: exit check on the close, then append, detect and breakout.
+    /// A candle command: applied at once, its writes submitted to the store, and
+    /// answered (in order) once they are committed, so the shard takes its next
+    /// command while the commit is outstanding and a group commit can carry many
+    /// candles of one shard.
+    ///
+    /// Two rules keep memory from running ahead of disk: a symbol has at most one
+    /// uncommitted candle (its next candle waits for it, since it builds on it),
+    /// and a symbol in a trade is handled start to finish with nothing else
+    /// outstanding, as its exit and entry go through the broker.
+    pub(super) async fn candle(
+        &mut self,
+        symbol: Symbol,
+        input: CandleInput,
+        reply: Reply<CandleReport>,
+    ) {
+        if self.in_flight.iter().any(|f| f.symbol == symbol) {
+            self.finish_through(&symbol).await;
+        }
+        let in_trade = self
+            .books
+            .get(&symbol)
+            .is_some_and(|book| book.strategy.is_locked());
+        if in_trade {
+            self.finish_all().await;
+        }
+        let close = input.candle.close;
+        match self.begin_candle(&symbol, input).await {
+            Ok(Begun::Submitted(pending)) => {
+                let flight = InFlight {
+                    symbol,
+                    close,
+                    pending,
+                    reply,
+                };
+                let enters = flight.pending.order.is_some();
+                self.in_flight.push_back(flight);
+                if in_trade || enters {
+                    self.finish_all().await;
+                }
+            }
+            Ok(Begun::Answered(report)) => {
+                self.note(&symbol, Some(close));
+                let _ = reply.send(Ok(report));
+            }
+            Err(error) => {
+                self.note(&symbol, Some(close));
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+
+    /// Answers an outstanding candle (the oldest) whose commit has resolved.
+    pub(super) async fn finish(&mut self, flight: InFlight, committed: Result<(), EngineError>) {
+        let InFlight {
+            symbol,
+            close,
+            pending,
+            reply,
+        } = flight;
+        let done = self.settle(&symbol, pending, committed).await;
+        self.note(&symbol, Some(close));
+        let _ = reply.send(done);
+    }
+
+    /// Waits for and finishes every outstanding candle, oldest first.
+    pub(super) async fn finish_all(&mut self) {
+        while let Some(mut flight) = self.in_flight.pop_front() {
+            let committed = (&mut flight.pending.commit).await;
+            self.finish(flight, committed).await;
+        }
+    }
+
+    /// Finishes outstanding candles, oldest first, up to `symbol`'s.
+    async fn finish_through(&mut self, symbol: &Symbol) {
+        while let Some(mut flight) = self.in_flight.pop_front() {
+            let last = flight.symbol == *symbol;
+            let committed = (&mut flight.pending.commit).await;
+            self.finish(flight, committed).await;
+            if last {
+                return;
+            }
+        }
+    }
+
+    /// Steps 1 to 5 of a candle: duplicate check, exit check on the close, then
+    /// append, detect and breakout, with the writes submitted.
     ///
     /// The strategy runs with [`AwaitBroker`], so every signal goes through the order
     /// lifecycle. The close is checked against an open trade first and that exit is
     /// settled before the candle is appended, so (in `rolling` mode) the same candle
     /// can still enter a new trade, exactly as the spec's order of work says.
-    pub(super) async fn on_candle(
+    async fn begin_candle(
         &mut self,
-        symbol: Symbol,
+        symbol: &Symbol,
         input: CandleInput,
-    ) -> Result<CandleReport, EngineError> {
+    ) -> Result<Begun, EngineError> {
         let ctx = Arc::clone(&self.ctx);
-        let is_new = !self.books.contains_key(&symbol);
+        let is_new = !self.books.contains_key(symbol);
         let book = self
             .books
             .entry(symbol.clone())
-            .or_insert_with(|| Book::new(Strategy::new(ctx.config.params_for(&symbol))));
+            .or_insert_with(|| Book::new(Strategy::new(ctx.config.params_for(symbol))));
         if input.time.is_some_and(|time| book.seen(time)) {
             tracing::info!(%symbol, time = ?input.time, "repeated alert acknowledged, not applied");
-            return Ok(report(&symbol, book, None, None, true));
+            return Ok(Begun::Answered(report(symbol, book, None, None, true)));
         }
         let close = input.candle.close;
-        ctx.broker.observe(&symbol, close);
-        let exit = super::retry::check_exit(&ctx, &symbol, book, close).await?;
+        ctx.broker.observe(symbol, close);
+        let exit = super::retry::check_exit(&ctx, symbol, book, close).await?;
         let snapshot = book.clone();
-        let applied = apply(&ctx, &symbol, book, &input);
-        if let Err(error) = ctx.store.commit(applied.writes).await {
-            // Nothing of this candle is durable, so nothing of it may stay in memory.
-            *book = snapshot;
-            if is_new {
-                self.books.remove(&symbol);
+        let applied = apply(&ctx, symbol, book, &input);
+        let commit = match ctx.store.submit(applied.writes).await {
+            Ok(commit) => commit,
+            Err(error) => {
+                self.restore(symbol, (!is_new).then_some(snapshot));
+                return Err(error);
             }
+        };
+        Ok(Begun::Submitted(Pending {
+            commit,
+            snapshot: (!is_new).then_some(snapshot),
+            exit,
+            detection: applied.detection,
+            breakout: applied.breakout,
+            order: applied.order,
+            refused: applied.refused,
+        }))
+    }
+
+    /// Step 6 and the answer, once the candle's writes are committed (or not).
+    async fn settle(
+        &mut self,
+        symbol: &Symbol,
+        pending: Pending,
+        committed: Result<(), EngineError>,
+    ) -> Result<CandleReport, EngineError> {
+        if let Err(error) = committed {
+            // Nothing of this candle is durable, so nothing of it may stay in memory.
+            self.restore(symbol, pending.snapshot);
             return Err(error);
         }
-        let entry = match applied.order {
-            Some(order) => Some(orders::enter(&ctx, &symbol, book, order).await?),
+        let ctx = Arc::clone(&self.ctx);
+        let book = self
+            .books
+            .get_mut(symbol)
+            .ok_or_else(|| EngineError::UnknownSymbol(symbol.clone()))?;
+        let entry = match pending.order {
+            Some(order) => Some(orders::enter(&ctx, symbol, book, order).await?),
             None => None,
         };
-        let mut done = report(&symbol, book, Some(applied.detection), exit, false);
-        done.breakout = applied.breakout;
-        done.entry = entry.or(applied
+        let mut done = report(symbol, book, Some(pending.detection), pending.exit, false);
+        done.breakout = pending.breakout;
+        done.entry = entry.or(pending
             .refused
             .map(|reason| EntryOutcome::Refused { reason }));
         Ok(done)
+    }
+
+    /// Puts a symbol's book back as it was (or forgets a symbol that was new).
+    fn restore(&mut self, symbol: &Symbol, snapshot: Option<Book>) {
+        match snapshot {
+            Some(book) => {
+                self.books.insert(symbol.clone(), book);
+            }
+            None => {
+                self.books.remove(symbol);
+            }
+        }
     }
 
     /// A price observation: fed to the paper broker, and checked against an open trade

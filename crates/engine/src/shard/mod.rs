@@ -5,9 +5,14 @@
 //! with no lock on any `Strategy`. Symbols on different shards proceed in parallel;
 //! their writes meet again only in the store's group commit.
 //!
-//! A shard awaits the store and the broker inline. That keeps per-symbol ordering
-//! trivially right; the cost is that a slow commit delays the other symbols of the
-//! same shard, which more shards dilute.
+//! A shard pipelines candles: it applies a candle, submits its writes to the store
+//! and takes its next command while the commit is outstanding; candles are answered
+//! in order as their commits land (`candle::InFlight`). So a group commit carries as
+//! many candles as callers are waiting, not one per shard. Everything else (prices,
+//! orders, resets, status reads, a symbol in a trade, the next candle of a symbol
+//! with one outstanding) first waits for the outstanding commits, then runs start to
+//! finish, awaiting the store and the broker inline: no command ever sees state that
+//! is not yet durable, and a failed commit restores the book of its symbol alone.
 
 mod book;
 mod candle;
@@ -18,7 +23,7 @@ mod send;
 mod sweep;
 mod unsettled;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64};
 
@@ -80,26 +85,57 @@ pub(crate) struct Context {
     pub broker_errors: Arc<crate::broker::BrokerErrorCounts>,
 }
 
-/// One shard's state: its symbols.
+/// One shard's state: its symbols, and its candles whose commits are outstanding.
 pub(crate) struct Shard {
     ctx: Arc<Context>,
     books: HashMap<Symbol, Book>,
+    /// Oldest first; answered in this order.
+    in_flight: VecDeque<candle::InFlight>,
+}
+
+/// What the shard's loop waits for next.
+enum Next {
+    Command(Option<Command>),
+    Committed(Result<(), EngineError>),
 }
 
 impl Shard {
     pub(crate) fn new(ctx: Arc<Context>, books: HashMap<Symbol, Book>) -> Shard {
-        Shard { ctx, books }
+        Shard {
+            ctx,
+            books,
+            in_flight: VecDeque::new(),
+        }
     }
 
-    /// Handles commands until told to stop or every sender is gone.
+    /// Handles commands until told to stop or every sender is gone, answering
+    /// outstanding candles as their commits land.
     pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        while let Some(command) = commands.recv().await {
-            if let Command::Stop(ack) = command {
-                let _ = ack.send(());
-                return;
+        loop {
+            let next = match self.in_flight.front_mut() {
+                Some(oldest) => tokio::select! {
+                    biased;
+                    committed = &mut oldest.pending_commit() => Next::Committed(committed),
+                    command = commands.recv() => Next::Command(command),
+                },
+                None => Next::Command(commands.recv().await),
+            };
+            match next {
+                Next::Committed(committed) => {
+                    if let Some(oldest) = self.in_flight.pop_front() {
+                        self.finish(oldest, committed).await;
+                    }
+                }
+                Next::Command(Some(Command::Stop(ack))) => {
+                    self.finish_all().await;
+                    let _ = ack.send(());
+                    return;
+                }
+                Next::Command(Some(command)) => self.handle(command).await,
+                Next::Command(None) => break,
             }
-            self.handle(command).await;
         }
+        self.finish_all().await;
     }
 
     /// Tells the gate where `symbol` stands after a step (and its latest price).
@@ -127,15 +163,16 @@ impl Shard {
         }
     }
 
-    /// One command, start to finish (the single step a test can call directly).
+    /// One command (the single step a test can call directly): a candle is
+    /// started (see [`Shard::candle`]); anything else first waits for the
+    /// outstanding candles, then runs start to finish.
     async fn handle(&mut self, command: Command) {
+        if let Command::Candle(symbol, input, reply) = command {
+            return self.candle(symbol, input, reply).await;
+        }
+        self.finish_all().await;
         match command {
-            Command::Candle(symbol, input, reply) => {
-                let close = input.candle.close;
-                let done = self.on_candle(symbol.clone(), input).await;
-                self.note(&symbol, Some(close));
-                let _ = reply.send(done);
-            }
+            Command::Candle(symbol, input, reply) => self.candle(symbol, input, reply).await,
             Command::Price(symbol, price, reply) => {
                 let done = self.on_price(symbol.clone(), price).await;
                 self.note(&symbol, Some(price));
@@ -196,3 +233,6 @@ impl Shard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

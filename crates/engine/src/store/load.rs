@@ -1,5 +1,7 @@
 //! Reads: rebuilding state at start-up, and the closed-trade history.
 
+use std::collections::{HashMap, VecDeque};
+
 use jiff::Timestamp;
 use kitebreak_strategy::{
     Candle, ClosedTrade, ExitReason, Fill, Levels, Relevel, StrategyParams, Trade,
@@ -18,11 +20,16 @@ use crate::{EngineError, Symbol};
 #[derive(Debug, Clone)]
 pub(crate) struct StoredSymbol {
     pub row: SymbolRow,
-    pub candles: Vec<(Option<Timestamp>, Candle)>,
+    pub candles: History,
     /// Times of every stored candle that has one, with its seq (for repeated alerts).
-    pub recent_times: std::collections::VecDeque<(i64, Timestamp)>,
+    pub recent_times: Times,
     pub trade: Option<Trade>,
 }
+
+/// Stored candles with their times, oldest first.
+type History = Vec<(Option<Timestamp>, Candle)>;
+/// Stored candle times with their seq, oldest first.
+type Times = VecDeque<(i64, Timestamp)>;
 
 /// Which closed trades to list.
 #[derive(Debug, Clone, Default)]
@@ -48,85 +55,71 @@ pub struct ClosedTradeRecord {
 
 impl Store {
     /// Every symbol with its candles and open trade.
+    ///
+    /// Start-up time grows with the number of symbols, so the reads are few: the open
+    /// trades and the symbols in one read each, then the candles of
+    /// [`SYMBOLS_PER_READ`] symbols at a time (a range of the candles' primary key),
+    /// which serve both each history and its repeated-alert times.
     pub(crate) async fn load_symbols(&self) -> Result<Vec<StoredSymbol>, EngineError> {
+        let mut trades = self.load_trades().await?;
         let rows = sqlx::query("SELECT * FROM symbols ORDER BY symbol")
             .fetch_all(self.pool())
             .await?;
+        let rows = rows
+            .iter()
+            .map(|row| Ok((row.try_get::<String, _>("symbol")?, symbol_row(row)?)))
+            .collect::<Result<Vec<_>, EngineError>>()?;
         let mut symbols = Vec::with_capacity(rows.len());
-        for row in rows {
-            let row = symbol_row(&row)?;
-            let candles = self.load_candles(&row).await?;
-            let recent_times = self.load_times(&row.symbol).await?;
-            let trade = self.load_trade(&row.symbol).await?;
-            symbols.push(StoredSymbol {
-                row,
-                candles,
-                recent_times,
-                trade,
-            });
+        for chunk in rows.chunks(SYMBOLS_PER_READ) {
+            let (Some((first, _)), Some((last, _))) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            let candles = sqlx::query(
+                "SELECT symbol, seq, time, high_micros, low_micros, close_micros FROM candles
+                 WHERE symbol >= ? AND symbol <= ? ORDER BY symbol, seq",
+            )
+            .bind(first)
+            .bind(last)
+            .fetch_all(self.pool())
+            .await?;
+            // Both lists are sorted by the stored text: walk them together.
+            let mut candles = candles.iter().peekable();
+            for (stored, row) in chunk {
+                let mut own = Vec::new();
+                while let Some(&candle) = candles.peek() {
+                    let of: &str = candle.try_get("symbol")?;
+                    if of > stored.as_str() {
+                        break;
+                    }
+                    if of == stored.as_str() {
+                        own.push(candle);
+                    }
+                    candles.next();
+                }
+                let (candles, recent_times) = history_of(row, &own)?;
+                let trade = trades.remove(&row.symbol);
+                symbols.push(StoredSymbol {
+                    row: row.clone(),
+                    candles,
+                    recent_times,
+                    trade,
+                });
+            }
         }
         Ok(symbols)
     }
 
-    async fn load_candles(
-        &self,
-        row: &SymbolRow,
-    ) -> Result<Vec<(Option<Timestamp>, Candle)>, EngineError> {
-        let keep = i64::try_from(
-            row.params
-                .window()
-                .max(kitebreak_strategy::Strategy::HISTORY_CAP),
-        )
-        .unwrap_or(i64::MAX);
-        let rows = sqlx::query(
-            "SELECT time, high_micros, low_micros, close_micros FROM candles
-             WHERE symbol = ? AND seq >= ? ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(row.symbol.as_str())
-        .bind(row.history_from)
-        .bind(keep)
-        .fetch_all(self.pool())
-        .await?;
-        let mut candles = rows
-            .iter()
-            .map(|r| {
-                let candle = Candle {
-                    high: price_from(r.try_get("high_micros")?, "high_micros")?,
-                    low: price_from(r.try_get("low_micros")?, "low_micros")?,
-                    close: price_from(r.try_get("close_micros")?, "close_micros")?,
-                };
-                Ok((time_opt(r.try_get("time")?, "time")?, candle))
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
-        candles.reverse();
-        Ok(candles)
-    }
-
-    async fn load_times(
-        &self,
-        symbol: &Symbol,
-    ) -> Result<std::collections::VecDeque<(i64, Timestamp)>, EngineError> {
-        let rows = sqlx::query(
-            "SELECT seq, time FROM candles WHERE symbol = ? AND time IS NOT NULL ORDER BY seq",
-        )
-        .bind(symbol.as_str())
-        .fetch_all(self.pool())
-        .await?;
+    async fn load_trades(&self) -> Result<HashMap<Symbol, Trade>, EngineError> {
+        let rows = sqlx::query("SELECT * FROM open_trades")
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
-                let time =
-                    time_opt(r.try_get("time")?, "time")?.ok_or_else(|| corrupt("time", "null"))?;
-                Ok((r.try_get("seq")?, time))
+                let symbol: String = r.try_get("symbol")?;
+                let symbol = Symbol::parse(&symbol).map_err(|e| corrupt("symbol", e))?;
+                Ok((symbol, trade_from(r)?))
             })
             .collect()
-    }
-
-    async fn load_trade(&self, symbol: &Symbol) -> Result<Option<Trade>, EngineError> {
-        let row = sqlx::query("SELECT * FROM open_trades WHERE symbol = ?")
-            .bind(symbol.as_str())
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| trade_from(&r)).transpose()
     }
 
     /// The highest order sequence number used so far (0 when none).
@@ -185,6 +178,41 @@ impl Store {
         }
         Ok(records)
     }
+}
+
+/// How many symbols' candles one start-up read fetches (about 50 rows each).
+const SYMBOLS_PER_READ: usize = 200;
+
+/// A symbol's history (its newest candles since `history_from`, oldest first) and
+/// the times of all its stored candles with their seq, from its candle rows in seq
+/// order.
+fn history_of(row: &SymbolRow, candles: &[&SqliteRow]) -> Result<(History, Times), EngineError> {
+    let keep = row
+        .params
+        .window()
+        .max(kitebreak_strategy::Strategy::HISTORY_CAP);
+    let mut history = Vec::with_capacity(candles.len().min(keep));
+    let mut times = Times::with_capacity(candles.len());
+    for r in candles {
+        let seq: i64 = r.try_get("seq")?;
+        let time = time_opt(r.try_get("time")?, "time")?;
+        if let Some(time) = time {
+            times.push_back((seq, time));
+        }
+        if seq >= row.history_from {
+            history.push((
+                time,
+                Candle {
+                    high: price_from(r.try_get("high_micros")?, "high_micros")?,
+                    low: price_from(r.try_get("low_micros")?, "low_micros")?,
+                    close: price_from(r.try_get("close_micros")?, "close_micros")?,
+                },
+            ));
+        }
+    }
+    let surplus = history.len().saturating_sub(keep);
+    history.drain(..surplus);
+    Ok((history, times))
 }
 
 fn symbol_row(row: &SqliteRow) -> Result<SymbolRow, EngineError> {
@@ -248,4 +276,68 @@ fn closed_from(row: &SqliteRow) -> Result<ClosedTradeRecord, EngineError> {
         symbol: Symbol::parse(&symbol).map_err(|e| corrupt("symbol", e))?,
         closed: ClosedTrade::new(trade, fill, reason),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use kitebreak_price::Price;
+    use kitebreak_strategy::{Candle, Levels, StrategyParams};
+
+    use super::super::{CandleRow, Store, SymbolRow, WriteOp};
+    use crate::Symbol;
+
+    /// Symbols spread over several start-up reads each get exactly their own candles,
+    /// from `history_from` on, and the times of all their stored candles.
+    #[tokio::test(flavor = "current_thread")]
+    async fn every_symbol_gets_its_own_candles_across_reads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db")).await.expect("open");
+        let count = super::SYMBOLS_PER_READ * 2 + 7;
+        let mut writes = Vec::new();
+        for n in 0..count {
+            let symbol = Symbol::parse(&format!("S{n}")).expect("symbol");
+            // S0 has no candles; S1 was reset after its first two candles.
+            let candles = if n == 0 { 0 } else { 3 + (n % 4) as i64 };
+            let history_from = if n == 1 { 2 } else { 0 };
+            writes.push(WriteOp::Symbol(SymbolRow {
+                symbol: symbol.clone(),
+                params: StrategyParams::default(),
+                levels: Levels::default(),
+                history_from,
+                next_seq: candles,
+            }));
+            for seq in 0..candles {
+                let price = Price::from_micros(1_000_000 * (n as i64 + 1) + seq).expect("price");
+                writes.push(WriteOp::Candle(CandleRow {
+                    symbol: symbol.clone(),
+                    seq,
+                    time: Some(jiff::Timestamp::from_second(seq * 60).expect("time")),
+                    open: None,
+                    candle: Candle {
+                        high: price,
+                        low: price,
+                        close: price,
+                    },
+                    volume: None,
+                    keep_from: 0,
+                }));
+            }
+        }
+        store.commit(writes).await.expect("commit");
+
+        let loaded = store.load_symbols().await.expect("load");
+        assert_eq!(loaded.len(), count);
+        for stored in &loaded {
+            let n: usize = stored.row.symbol.as_str()[1..].parse().expect("number");
+            let candles = if n == 0 { 0 } else { 3 + n % 4 };
+            let from = if n == 1 { 2 } else { 0 };
+            assert_eq!(stored.recent_times.len(), candles, "{n}");
+            assert_eq!(stored.candles.len(), candles - from.min(candles), "{n}");
+            for (i, (_, candle)) in stored.candles.iter().enumerate() {
+                let expected = 1_000_000 * (n as i64 + 1) + (from + i) as i64;
+                assert_eq!(candle.close.micros(), expected, "{n}");
+            }
+        }
+        store.close().await;
+    }
 }

@@ -6,6 +6,7 @@
 //! state change is on disk. The database runs in WAL mode with `synchronous=FULL`:
 //! a commit survives power loss, and readers never block the writer.
 
+mod batch;
 mod load;
 mod ops;
 mod pending;
@@ -40,6 +41,24 @@ pub struct Store {
     pool: SqlitePool,
     writer: mpsc::Sender<writer::Job>,
     stats: Arc<writer::Stats>,
+}
+
+/// A submitted job's outcome: resolves once its writes are committed, or with why
+/// they were not (then none of them is durable).
+#[derive(Debug)]
+pub(crate) struct Commit(oneshot::Receiver<Result<(), EngineError>>);
+
+impl std::future::Future for Commit {
+    type Output = Result<(), EngineError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or(Err(EngineError::Stopped)))
+    }
 }
 
 /// How well group commit is batching: jobs acknowledged per transaction.
@@ -87,12 +106,19 @@ impl Store {
 
     /// Writes `ops` in one atomic step and returns once they are committed.
     pub(crate) async fn commit(&self, ops: Vec<WriteOp>) -> Result<(), EngineError> {
+        self.submit(ops).await?.await
+    }
+
+    /// Queues `ops` as one atomic step and returns at once with their [`Commit`],
+    /// which resolves once they are committed (or failed). A caller's jobs are
+    /// committed and answered in the order it submitted them.
+    pub(crate) async fn submit(&self, ops: Vec<WriteOp>) -> Result<Commit, EngineError> {
         let (ack, done) = oneshot::channel();
         self.writer
             .send(writer::Job::Write { ops, ack })
             .await
             .map_err(|_| EngineError::Stopped)?;
-        done.await.map_err(|_| EngineError::Stopped)?
+        Ok(Commit(done))
     }
 
     /// Waits for every queued write, stops the writer and closes the database.

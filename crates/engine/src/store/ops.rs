@@ -81,10 +81,13 @@ fn micros(price: Option<Price>) -> Option<i64> {
 }
 
 impl WriteOp {
+    /// Writes this op alone. The writer groups symbol rows, candles and events of
+    /// many jobs instead (`batch`); those kinds go through the same statements here.
     pub(super) async fn apply(&self, db: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         match self {
-            WriteOp::Symbol(row) => write_symbol(db, row).await,
-            WriteOp::Candle(row) => write_candle(db, row).await,
+            WriteOp::Symbol(_) | WriteOp::Candle(_) | WriteOp::Event { .. } => {
+                super::batch::write_one(db, self).await
+            }
             WriteOp::ClearCandles(symbol) => sqlx::query("DELETE FROM candles WHERE symbol = ?")
                 .bind(symbol.as_str())
                 .execute(&mut *db)
@@ -98,73 +101,8 @@ impl WriteOp {
                 delete_open_trade(db, symbol).await?;
                 write_closed_trade(db, symbol, closed).await
             }
-            WriteOp::Event {
-                symbol,
-                kind,
-                detail,
-            } => sqlx::query("INSERT INTO events (time, symbol, kind, detail) VALUES (?, ?, ?, ?)")
-                .bind(now_text())
-                .bind(symbol.as_ref().map(|s| s.as_str().to_owned()))
-                .bind(*kind)
-                .bind(detail.to_string())
-                .execute(&mut *db)
-                .await
-                .map(drop),
         }
     }
-}
-
-async fn write_symbol(db: &mut SqliteConnection, row: &SymbolRow) -> Result<(), sqlx::Error> {
-    let params = &row.params;
-    sqlx::query(
-        "INSERT INTO symbols (symbol, lookback, profit_target_micros, stop_loss_micros, relevel,
-             quantity, support_micros, resistance_micros, history_from, next_seq, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (symbol) DO UPDATE SET lookback = excluded.lookback,
-             profit_target_micros = excluded.profit_target_micros,
-             stop_loss_micros = excluded.stop_loss_micros, relevel = excluded.relevel,
-             quantity = excluded.quantity, support_micros = excluded.support_micros,
-             resistance_micros = excluded.resistance_micros,
-             history_from = excluded.history_from, next_seq = excluded.next_seq,
-             updated_at = excluded.updated_at",
-    )
-    .bind(row.symbol.as_str())
-    .bind(i64::try_from(params.lookback()).unwrap_or(i64::MAX))
-    .bind(params.profit_target().micros())
-    .bind(params.stop_loss().micros())
-    .bind(params.relevel().to_string())
-    .bind(i64::from(params.quantity().get()))
-    .bind(micros(row.levels.support))
-    .bind(micros(row.levels.resistance))
-    .bind(row.history_from)
-    .bind(row.next_seq)
-    .bind(now_text())
-    .execute(&mut *db)
-    .await
-    .map(drop)
-}
-
-async fn write_candle(db: &mut SqliteConnection, row: &CandleRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO candles (symbol, seq, time, open_micros, high_micros, low_micros,
-             close_micros, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(row.symbol.as_str())
-    .bind(row.seq)
-    .bind(time_text(row.time))
-    .bind(micros(row.open))
-    .bind(row.candle.high.micros())
-    .bind(row.candle.low.micros())
-    .bind(row.candle.close.micros())
-    .bind(row.volume)
-    .execute(&mut *db)
-    .await?;
-    sqlx::query("DELETE FROM candles WHERE symbol = ? AND seq < ?")
-        .bind(row.symbol.as_str())
-        .bind(row.keep_from)
-        .execute(&mut *db)
-        .await
-        .map(drop)
 }
 
 async fn write_intent(db: &mut SqliteConnection, row: &OrderRow) -> Result<(), sqlx::Error> {

@@ -2,10 +2,10 @@
 //!
 //! Why one writer: SQLite allows one writer at a time anyway, and an fsync per write
 //! would cap throughput at the disk's sync rate. The writer takes whatever jobs are
-//! queued (up to [`MAX_BATCH`]), applies each inside its own savepoint of one
-//! transaction, commits once, and only then acknowledges each job. A job whose
-//! statements fail is rolled back to its savepoint and gets its own error; the others
-//! in the batch still commit.
+//! queued (up to [`MAX_BATCH`]), writes them all in one transaction (grouped into a
+//! few statements, see [`super::batch`]), commits once, and only then acknowledges
+//! each job. A job whose statements fail gets its own error; the others in the batch
+//! still commit (see [`commit_batch`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +14,7 @@ use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch;
 use super::ops::WriteOp;
 use crate::EngineError;
 
@@ -89,44 +90,59 @@ pub(super) async fn run(
 
 /// Applies and commits one batch, then answers every job in it.
 ///
-/// Fast path first: every job's statements straight into one transaction, with no
-/// savepoints. Each statement is a round trip to sqlx's SQLite worker thread, and
-/// a savepoint costs two more per job (a third of a candle's round trips), so the
-/// fast path is what makes group commit pay under load. Jobs almost never fail
-/// (input is validated before a job is built); when one does, the whole
-/// transaction is rolled back and the batch is redone job by job in savepoints, so
-/// the failing job still fails alone and the others commit.
-async fn commit_batch(connection: &mut SqliteConnection, batch: Vec<(Vec<WriteOp>, Ack)>) {
-    if batch.len() > 1 {
-        match commit_plain(connection, &batch).await {
-            Ok(()) => {
-                tracing::trace!(jobs = batch.len(), "group commit");
-                for (_, ack) in batch {
-                    let _ = ack.send(Ok(()));
-                }
-                return;
+/// Fast path first: every job's writes straight into one transaction, grouped into
+/// one statement per table ([`super::batch`]), with no savepoints: a batch costs a
+/// handful of round trips to sqlx's SQLite worker thread whatever its size. Jobs
+/// almost never fail (input is validated before a job is built); when one does, the
+/// whole transaction is rolled back and the batch is redone job by job in
+/// savepoints, so the failing job still fails alone and the others commit. A batch
+/// of one job needs no second pass: its rollback already left the others alone.
+async fn commit_batch(connection: &mut SqliteConnection, mut batch: Vec<(Vec<WriteOp>, Ack)>) {
+    match commit_plain(connection, &batch).await {
+        Ok(()) => {
+            tracing::trace!(jobs = batch.len(), "group commit");
+            for (_, ack) in batch {
+                let _ = ack.send(Ok(()));
             }
-            Err(error) => {
-                tracing::debug!(%error, jobs = batch.len(), "batch failed; redoing it job by job");
+        }
+        Err(failure) if batch.len() > 1 => {
+            let (Failure::Write(error) | Failure::Commit(error)) = &failure;
+            tracing::debug!(%error, jobs = batch.len(), "batch failed; redoing it job by job");
+            commit_isolated(connection, batch).await;
+        }
+        Err(failure) => {
+            let error = match failure {
+                Failure::Write(error) => EngineError::Store(error),
+                Failure::Commit(error) => {
+                    tracing::error!(%error, "commit failed");
+                    EngineError::CommitFailed(Arc::new(error))
+                }
+            };
+            if let Some((_, ack)) = batch.pop() {
+                let _ = ack.send(Err(error));
             }
         }
     }
-    commit_isolated(connection, batch).await;
+}
+
+/// Why the fast path failed: a statement (the jobs' fault) or the commit itself.
+enum Failure {
+    Write(sqlx::Error),
+    Commit(sqlx::Error),
 }
 
 /// All jobs in one transaction without savepoints; any failure rolls back all.
 async fn commit_plain(
     connection: &mut SqliteConnection,
     batch: &[(Vec<WriteOp>, Ack)],
-) -> Result<(), sqlx::Error> {
-    let mut transaction = connection.begin().await?;
-    for (ops, _) in batch {
-        for op in ops {
-            op.apply(&mut transaction).await?;
-        }
-    }
-    // Dropping the transaction on an error above rolls it back.
-    transaction.commit().await
+) -> Result<(), Failure> {
+    let mut transaction = connection.begin().await.map_err(Failure::Commit)?;
+    let jobs: Vec<&[WriteOp]> = batch.iter().map(|(ops, _)| ops.as_slice()).collect();
+    // Dropping the transaction on an error rolls it back.
+    batch::write(&mut transaction, &jobs)
+        .await
+        .map_err(Failure::Write)?;
+    transaction.commit().await.map_err(Failure::Commit)
 }
 
 /// Each job in its own savepoint of one transaction.
@@ -164,9 +180,7 @@ async fn apply_job(
     ops: &[WriteOp],
 ) -> Result<(), sqlx::Error> {
     let mut savepoint = transaction.begin().await?;
-    for op in ops {
-        op.apply(&mut savepoint).await?;
-    }
+    batch::write(&mut savepoint, &[ops]).await?;
     savepoint.commit().await
 }
 
