@@ -33,7 +33,7 @@ use figment::providers::{Format, Serialized, Toml};
 
 pub use error::{ConfigError, Problem};
 pub use market::{MarketClock, RiskLimits};
-pub use orders::{Exchange, MarketProtection, OrderDefaults, OrderType, Product};
+pub use orders::{Exchange, MarketProtection, OrderDefaults, OrderType, Product, ProtectionMode};
 pub use secrets::{
     API_TOKEN, KITE_ACCESS_TOKEN, KITE_API_KEY, KITE_API_SECRET, Secret, Secrets, WEBHOOK_SECRET,
 };
