@@ -38,6 +38,8 @@ struct Audited {
     database: PathBuf,
     seen: Mutex<Vec<(String, String)>>,
     arm: Option<(Arc<kite_sim::shared::Shared>, Faults)>,
+    /// Cancels answer "unavailable" without reaching the sim.
+    cancel_fails: std::sync::atomic::AtomicBool,
 }
 
 impl Broker for Audited {
@@ -87,6 +89,9 @@ impl Broker for Audited {
         })
     }
     fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        if self.cancel_fails.load(std::sync::atomic::Ordering::SeqCst) {
+            return Box::pin(async { Err(BrokerError::Unavailable("cancel timed out".into())) });
+        }
         self.inner.cancel(id)
     }
 }
@@ -133,6 +138,7 @@ async fn spawn_armed(faults: Option<Faults>) -> (Env, Arc<Audited>) {
         database: dir.path().join("kitebreak.db"),
         seen: Mutex::new(Vec::new()),
         arm: faults.map(|f| (sim.shared().clone(), f)),
+        cancel_fails: std::sync::atomic::AtomicBool::new(false),
     });
     let engine = start_with(dir.path(), audited.clone(), protected).await;
     (Env { sim, engine, dir }, audited)
@@ -445,6 +451,54 @@ async fn a_rejected_stop_is_raised_and_the_trade_stays_open_and_watched() {
         requests(&env, "DELETE", "/orders/").is_empty(),
         "nothing to cancel"
     );
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn flatten_cancels_the_stop_before_it_exits() {
+    let (env, _) = spawn_protected().await;
+    enter(&env).await;
+    let status = env
+        .engine
+        .set_kill_switch(kitebreak_engine::risk::KillSwitch::Flatten)
+        .await
+        .expect("flatten");
+    assert_eq!(status.open_trades, 0);
+    assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
+    assert_eq!(
+        crate::helpers::stored_orders(&database(&env), "INFY").await,
+        ["entry", "protect", "exit"]
+    );
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stop_that_cannot_be_cancelled_sends_no_exit_and_the_exit_is_retried() {
+    let (env, audited) = spawn_protected().await;
+    enter(&env).await;
+    // The cancel's answer is lost: the stop may still be working, so no exit goes out.
+    audited
+        .cancel_fails
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let outcome = env.engine.exit(sym("INFY")).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(env.placements().len(), 2, "no exit while the stop may rest");
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Open);
+    let pending = status.exit_pending.expect("the exit is pending");
+    assert!(
+        pending.last_error.contains("not cancelled"),
+        "{}",
+        pending.last_error
+    );
+    assert!(status.protection.is_some(), "still guarded");
+    // Once the cancel goes through, the retried exit sells.
+    audited
+        .cancel_fails
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let outcome = env.engine.exit(sym("INFY")).await.expect("exit");
+    assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
+    assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
     env.engine.shutdown().await;
 }
 
