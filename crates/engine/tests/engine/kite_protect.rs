@@ -503,6 +503,27 @@ async fn a_stop_that_cannot_be_cancelled_sends_no_exit_and_the_exit_is_retried()
 }
 
 #[tokio::test]
+async fn no_new_stop_is_placed_while_an_exit_is_pending() {
+    let (env, _) = spawn_protected().await;
+    enter(&env).await;
+    env.sim.set_faults(Faults {
+        reject_next_order: 1,
+        ..Faults::default()
+    });
+    let outcome = env.engine.exit(sym("INFY")).await;
+    assert!(outcome.is_err(), "the exit was rejected: {outcome:?}");
+    assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert!(status.exit_pending.is_some());
+    // The exit may yet close the position: a new stop could then open one.
+    env.engine.protect_step().await.expect("protect step");
+    let all = stops(&database(&env)).await;
+    assert_eq!(all.len(), 1, "no second stop: {all:?}");
+    assert_eq!(env.placements().len(), 3, "entry, stop, rejected exit");
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn paper_places_no_stop_even_when_protection_is_configured() {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = start_with(dir.path(), Arc::new(PaperBroker::new(0)), protected).await;
