@@ -11,8 +11,8 @@
 //!   private file (`secrets`), are wrapped in [`Secret`], and [`Loaded::render`]
 //!   (`serve --print-config`) shows only whether each is set.
 //! - `[risk]` and `[market]` become the engine's `RiskLimits` and `MarketRules`,
-//!   which it enforces; `[orders]` is validated but not used yet (paper market
-//!   orders only).
+//!   which it enforces; of `[orders]` only `protection` reaches the engine
+//!   (`EngineConfig::protection`), the rest is validated but not used yet.
 //!
 //! This crate reads files and is handed the environment; it starts nothing. It
 //! builds the engine's and the server's own settings types (`Settings::server_config`)
@@ -33,7 +33,7 @@ use figment::providers::{Format, Serialized, Toml};
 
 pub use error::{ConfigError, Problem};
 pub use market::{MarketClock, RiskLimits};
-pub use orders::{Exchange, MarketProtection, OrderDefaults, OrderType, Product};
+pub use orders::{Exchange, MarketProtection, OrderDefaults, OrderType, Product, ProtectionMode};
 pub use secrets::{
     API_TOKEN, KITE_ACCESS_TOKEN, KITE_API_KEY, KITE_API_SECRET, Secret, Secrets, WEBHOOK_SECRET,
 };

@@ -45,6 +45,42 @@ pub enum OrderType {
     Market,
 }
 
+/// `[orders] protection`: whether an exchange-side stop guards every open trade while
+/// kitebreak is down.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtectionMode {
+    /// Only kitebreak watches its trades.
+    #[default]
+    None,
+    /// An SL-M stop order (MIS) rests at the exchange after every entry fill;
+    /// kitebreak cancels it before its own exit. Live broker only (a no-op on paper).
+    Exchange,
+}
+
+impl ProtectionMode {
+    /// Refuses what is not built: a CNC/NRML/MTF trade would need a GTT OCO.
+    pub fn check(self, product: Product) -> Result<(), String> {
+        match (self, product) {
+            (ProtectionMode::Exchange, Product::Cnc | Product::Nrml | Product::Mtf) => Err(
+                "exchange protection is an SL-M stop, for MIS only; the GTT OCO that \
+                 CNC/NRML/MTF trades need is not built yet (use product = \"MIS\" or \
+                 protection = \"none\")"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// The engine's setting.
+    pub fn engine(self) -> kitebreak_engine::Protection {
+        match self {
+            ProtectionMode::None => kitebreak_engine::Protection::None,
+            ProtectionMode::Exchange => kitebreak_engine::Protection::Exchange,
+        }
+    }
+}
+
 /// Kite's `market_protection` for market orders, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MarketProtection {
@@ -92,11 +128,26 @@ pub struct OrderDefaults {
     pub order_type: OrderType,
     /// Market protection band.
     pub market_protection: MarketProtection,
+    /// Exchange-side protection of open trades.
+    pub protection: ProtectionMode,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exchange_protection_is_refused_where_a_gtt_would_be_needed() {
+        assert_eq!(ProtectionMode::Exchange.check(Product::Mis), Ok(()));
+        assert_eq!(ProtectionMode::None.check(Product::Cnc), Ok(()));
+        for product in [Product::Cnc, Product::Nrml, Product::Mtf] {
+            assert!(
+                ProtectionMode::Exchange.check(product).is_err(),
+                "{product:?}"
+            );
+        }
+        assert_eq!(ProtectionMode::default(), ProtectionMode::None);
+    }
 
     #[test]
     fn market_protection_accepts_auto_and_percentages_only() {

@@ -33,7 +33,7 @@ pub(crate) fn render(loaded: &Loaded) -> String {
         let _ = writeln!(out, "#   {name:<width$} = {state}");
     }
     out.push_str(
-        "# [orders] is validated but not used yet: the engine places paper MARKET orders.\n\
+        "# [orders] is validated; only protection is used yet (an SL-M stop per MIS trade, live only).\n\
          # [risk] and [market] are enforced before every entry; [risk] keys left out mean\n\
          # no limit, and a kill switch stored by a previous run wins over kill_switch.\n\
          # [feed] applies to a live broker (--broker kite): its REST polling fallback.\n\n",

@@ -69,6 +69,7 @@ impl Settings {
         engine.risk = self.risk.engine_limits();
         engine.kill_switch = self.risk.engine_kill_switch();
         engine.feed = self.feed;
+        engine.protection = self.orders.protection.engine();
         engine
     }
 
@@ -117,6 +118,9 @@ pub(crate) fn validate(
     let protection = MarketProtection::from_kite(config.orders.market_protection)
         .map_err(|message| problems.push(problem_at(figment, "orders.market_protection", message)))
         .ok();
+    if let Err(message) = config.orders.protection.check(config.orders.product) {
+        problems.push(problem_at(figment, "orders.protection", message));
+    }
     let risk = market::risk_limits(&config.risk)
         .map_err(|(key, message)| problems.push(problem_at(figment, key, message)))
         .ok();
@@ -141,6 +145,7 @@ pub(crate) fn validate(
             product: config.orders.product,
             order_type: config.orders.order_type,
             market_protection: protection,
+            protection: config.orders.protection,
         },
         risk,
         market,

@@ -16,7 +16,7 @@ use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{Relevel, StrategyParams};
 use serde::{Deserialize, Serialize};
 
-use crate::orders::{Exchange, OrderType, Product};
+use crate::orders::{Exchange, OrderType, Product, ProtectionMode};
 
 /// The whole configuration tree.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -145,6 +145,9 @@ pub struct OrdersSection {
     /// Kite's `market_protection`: `-1` automatic, or a percentage band 1..=100.
     /// `0` (none) is refused: exchanges reject such market orders since April 2026.
     pub market_protection: i32,
+    /// `none` (default) or `exchange`: an SL-M stop guards each open trade at the
+    /// exchange while kitebreak is down (MIS only).
+    pub protection: ProtectionMode,
 }
 
 impl Default for OrdersSection {
@@ -154,6 +157,7 @@ impl Default for OrdersSection {
             product: Product::Mis,
             order_type: OrderType::Market,
             market_protection: -1,
+            protection: ProtectionMode::None,
         }
     }
 }

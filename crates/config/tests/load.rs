@@ -263,3 +263,49 @@ fn the_feed_section_reaches_the_engine_with_defaults_and_is_validated() {
         "{message}"
     );
 }
+
+#[test]
+fn protection_defaults_to_none_and_exchange_reaches_the_engine() {
+    let loaded = load(Sources::default()).expect("defaults are valid");
+    assert_eq!(
+        loaded.settings.orders.protection,
+        kitebreak_config::ProtectionMode::None
+    );
+    let engine = loaded.settings.engine_config(Path::new("x.db"));
+    assert_eq!(engine.protection, kitebreak_engine::Protection::None);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_config(&dir, "[orders]\nprotection = \"exchange\"\n");
+    let loaded = load(Sources {
+        file: Some(file),
+        ..Sources::default()
+    })
+    .expect("valid");
+    let engine = loaded.settings.engine_config(Path::new("x.db"));
+    assert_eq!(engine.protection, kitebreak_engine::Protection::Exchange);
+}
+
+#[test]
+fn protection_refuses_unknown_modes_and_products_that_need_a_gtt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_config(&dir, "[orders]\nprotection = \"always\"\n");
+    let message = load_error(Sources {
+        file: Some(file),
+        ..Sources::default()
+    });
+    assert!(message.contains("orders.protection"), "{message}");
+
+    let message = load_error(Sources {
+        env: env(&[
+            ("KITEBREAK_ORDERS__PROTECTION", "exchange"),
+            ("KITEBREAK_ORDERS__PRODUCT", "CNC"),
+        ]),
+        ..Sources::default()
+    });
+    assert!(message.contains("`orders.protection`"), "{message}");
+    assert!(message.contains("GTT"), "{message}");
+    assert!(
+        message.contains("KITEBREAK_ORDERS__PROTECTION"),
+        "{message}"
+    );
+}

@@ -58,6 +58,23 @@ impl MarketOrder {
     pub const TAG_MAX: usize = 20;
 }
 
+/// A stop-loss market order (SL-M) that guards an open trade at the exchange while
+/// kitebreak is down: the closing side, the trade's size, triggered at its stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopOrder {
+    /// Unique per order, like a market order's: found again by it after a crash.
+    pub tag: String,
+    /// What to trade.
+    pub symbol: Symbol,
+    /// The side that closes the trade.
+    pub side: Side,
+    /// The trade's units.
+    pub quantity: Quantity,
+    /// The trade's stop. The broker rounds it onto its tick in the direction that
+    /// triggers no later (sells up, buys down).
+    pub trigger: Price,
+}
+
 /// The broker's order id.
 pub type OrderId = String;
 
@@ -345,6 +362,22 @@ pub trait Broker: Send + Sync + 'static {
 
     /// Live prices of `symbol` are no longer wanted (its trade closed).
     fn unwatch(&self, _symbol: &Symbol) {}
+
+    /// Places an exchange-side stop order guarding an open trade (`[orders]
+    /// protection = "exchange"`). Like [`Broker::place_market`], a lost answer is
+    /// settled by the tag. [`BrokerError::Unsupported`] where the broker has none
+    /// (paper: protection there is a no-op).
+    fn place_stop(&self, _order: StopOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("exchange-side protection")) })
+    }
+
+    /// Cancels a working order and returns where it ended: `Rejected` when the
+    /// cancel took it out with nothing filled, `Complete` with the filled units when
+    /// it filled (wholly, or in part before the cancel). An order that was already
+    /// final answers its final status. An error means the order may still be working.
+    fn cancel<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("cancelling orders")) })
+    }
 
     /// Verifies a postback body (the broker's order webhook) and decodes its order.
     /// [`BrokerError::Unsupported`] when this broker has none; a body that fails

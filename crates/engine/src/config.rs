@@ -39,6 +39,19 @@ pub struct EngineConfig {
     pub enforce_every: Option<Duration>,
     /// The polling fallback of a live price feed (brokers without one never poll).
     pub feed: crate::FeedConfig,
+    /// Whether an exchange-side stop guards every open trade (see `shard::protect`).
+    pub protection: Protection,
+}
+
+/// Exchange-side protection of open trades (`[orders] protection`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Protection {
+    /// Only kitebreak watches its trades (the default).
+    #[default]
+    None,
+    /// After an entry fills, a resting stop order at the broker guards the trade
+    /// while kitebreak is down; kitebreak cancels it before its own exit.
+    Exchange,
 }
 
 impl EngineConfig {
@@ -64,6 +77,7 @@ impl EngineConfig {
             clock: Arc::new(SystemClock),
             enforce_every: Some(Duration::from_secs(1)),
             feed: crate::FeedConfig::default(),
+            protection: Protection::None,
         }
     }
 

@@ -151,6 +151,9 @@ impl Engine {
         if let Some(every) = ctx.config.enforce_every {
             crate::enforce::spawn_loop(&engine, every);
             spawn_retry_loop(&engine, every);
+            if crate::shard::protect::enabled(&ctx) {
+                spawn_protect_loop(&engine, every);
+            }
         }
         Ok(engine)
     }
@@ -326,6 +329,33 @@ impl Engine {
         Ok(())
     }
 
+    /// One check of the exchange-side stops (`[orders] protection = "exchange"`): one
+    /// read of the broker's order book, then every shard settles the stops that
+    /// ended (a fill closes its trade; a rejection is raised) and guards open trades
+    /// that have none. A book that cannot be read is skipped until the next step.
+    pub async fn protect_step(&self) -> Result<(), EngineError> {
+        let book_orders = match self.inner.broker.orders().await {
+            Ok(orders) => Arc::new(orders),
+            Err(error) => {
+                tracing::warn!(%error, "order book not read; stops checked next time");
+                return Ok(());
+            }
+        };
+        let mut waiting = Vec::with_capacity(self.inner.shards.len());
+        for shard in &self.inner.shards {
+            let (ack, done) = oneshot::channel();
+            shard
+                .send(Command::Protect(book_orders.clone(), ack))
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+            waiting.push(done);
+        }
+        for done in waiting {
+            done.await.map_err(|_| EngineError::Stopped)?;
+        }
+        Ok(())
+    }
+
     /// Exit attempts that failed since start (each also logged at ERROR).
     pub fn exit_failures(&self) -> u64 {
         self.inner.exit_failures.load(Ordering::Relaxed)
@@ -371,6 +401,22 @@ fn spawn_retry_loop(engine: &Engine, every: std::time::Duration) {
             tick.tick().await;
             let Some(inner) = weak.upgrade() else { return };
             if let Err(EngineError::Stopped) = (Engine { inner }).retry_step().await {
+                return;
+            }
+        }
+    });
+}
+
+/// Calls [`Engine::protect_step`] every `every` until the engine stops.
+fn spawn_protect_loop(engine: &Engine, every: std::time::Duration) {
+    let weak = Arc::downgrade(&engine.inner);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { return };
+            if let Err(EngineError::Stopped) = (Engine { inner }).protect_step().await {
                 return;
             }
         }

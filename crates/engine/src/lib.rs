@@ -93,10 +93,10 @@ mod updates;
 
 pub use broker::{
     BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
-    OrderReport, OrderStatus, PositionReport, Side, ThrottleWaits,
+    OrderReport, OrderStatus, PositionReport, Side, StopOrder, ThrottleWaits,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::EngineConfig;
+pub use config::{EngineConfig, Protection};
 pub use enforce::SweepOutcome;
 pub use engine::Engine;
 pub use error::EngineError;
@@ -109,7 +109,7 @@ pub use paper::PaperBroker;
 pub use recovery::{PositionMismatch, Reconciliation, SettledOrder};
 pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, ExitPending, OrderRecord, PositionState,
-    PriceReport, SymbolStatus,
+    PriceReport, ProtectionStatus, SymbolStatus,
 };
 pub use session::{BrokerSession, LOGIN_HINT, SessionHealth};
 pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};

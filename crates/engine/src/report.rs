@@ -198,6 +198,20 @@ pub struct SymbolStatus {
     pub params: StrategyParams,
     /// An exit that was decided, failed, and is being retried with backoff.
     pub exit_pending: Option<ExitPending>,
+    /// The exchange-side protection of the open trade, when configured.
+    pub protection: Option<ProtectionStatus>,
+}
+
+/// The exchange-side stop guarding a trade, or why none does (`GET /strategy/{symbol}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectionStatus {
+    /// The stop order's tag, while one is resting.
+    pub tag: Option<String>,
+    /// Its trigger (the trade's stop, before the broker's tick rounding).
+    pub trigger: Option<kitebreak_price::Price>,
+    /// Why the trade is not guarded (the stop was rejected, cancelled elsewhere, or
+    /// could not be placed); kitebreak still watches it.
+    pub error: Option<String>,
 }
 
 /// A failed exit being retried (shown by `GET /strategy/{symbol}`).

@@ -176,6 +176,17 @@ impl Broker for SessionWatch {
         Box::pin(async move { self.note(self.inner.ltp_many(symbols).await) })
     }
 
+    fn place_stop(
+        &self,
+        order: crate::broker::StopOrder,
+    ) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.place_stop(order).await) })
+    }
+
+    fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.cancel(id).await) })
+    }
+
     // Everything below only forwards: a method left to the trait's default here
     // would silently turn the wrapped broker's feature off (its live feed, its
     // postbacks), so every method of `Broker` is spelled out.

@@ -103,6 +103,9 @@ pub fn status(status: &SymbolStatus) -> Value {
             "exit_error": status.exit_pending.as_ref().map(|e| e.last_error.clone()),
             "exit_attempts": status.exit_pending.as_ref().map_or(0, |e| e.attempts),
             "next_exit_attempt": time(status.exit_pending.as_ref().map(|e| e.next_attempt)),
+            "protection_tag": status.protection.as_ref().and_then(|p| p.tag.clone()),
+            "protection_trigger": price(status.protection.as_ref().and_then(|p| p.trigger)),
+            "protection_error": status.protection.as_ref().and_then(|p| p.error.clone()),
         },
         "data_points": status.data_points,
         "strategy_params": {

@@ -113,7 +113,45 @@ impl KiteAdapter {
             kind: OrderKind::Market,
             product: self.product,
         };
-        match self.kite.place_order(&request).await {
+        self.send(&request).await
+    }
+
+    /// An SL-M order guarding a trade (MIS): the closing side at the trade's stop,
+    /// with market protection, rounded onto the tick so it triggers no later than
+    /// the stop. CNC/NRML trades would need a GTT OCO, which is not built yet.
+    async fn place_stop_order(
+        &self,
+        order: crate::broker::StopOrder,
+    ) -> Result<OrderId, BrokerError> {
+        if self.product != Product::Mis {
+            return Err(BrokerError::Unsupported(
+                "exchange-side protection for CNC/NRML (a GTT OCO) is not built yet",
+            ));
+        }
+        let request = OrderRequest {
+            tag: Tag::new(&order.tag).map_err(broker_error)?,
+            instrument: self.key(&order.symbol),
+            side: match order.side {
+                Side::Buy => kitebreak_kite::Side::Buy,
+                Side::Sell => kitebreak_kite::Side::Sell,
+            },
+            quantity: order.quantity,
+            kind: OrderKind::StopLossMarket {
+                trigger: order.trigger,
+            },
+            product: self.product,
+        };
+        // The same rule as every placement: a stop whose answer was lost and that
+        // is not in the book yet is of unknown outcome, never "not placed" (a
+        // resting stop kitebreak forgot could later open a position of its own).
+        self.send(&request).await
+    }
+
+    /// Sends one placement exactly once. A lost answer is looked up by its tag;
+    /// not found yet (or not readable) is [`BrokerError::OutcomeUnknown`], which the
+    /// engine keeps looking up; every other error means nothing was placed.
+    async fn send(&self, request: &OrderRequest) -> Result<OrderId, BrokerError> {
+        match self.kite.place_order(request).await {
             Ok(id) => Ok(id),
             Err(KiteError::OutcomeUnknown { tag, .. }) => {
                 tracing::warn!(tag, "placement answer lost; looking the tag up");
@@ -133,6 +171,26 @@ impl KiteAdapter {
                 }
             }
             Err(other) => Err(placement_error(other)),
+        }
+    }
+
+    /// Cancels order `id` and reads where it ended. A refused cancel (the order
+    /// completed first) is answered by the order's final state, not as an error.
+    async fn cancel_order(&self, id: &str) -> Result<OrderStatus, BrokerError> {
+        let cancelled = self.kite.cancel_order(id).await;
+        if let Err(error) = &cancelled {
+            tracing::warn!(order_id = id, %error, "cancel refused; reading the order");
+        }
+        let now = self.kite.order(id).await.map_err(broker_error)?;
+        if now.state.is_final() {
+            return Ok(status_of(&now));
+        }
+        match cancelled {
+            Ok(_) => {
+                let done = self.kite.final_status(id).await.map_err(broker_error)?;
+                Ok(status_of(&done))
+            }
+            Err(error) => Err(broker_error(error)),
         }
     }
 
@@ -297,6 +355,17 @@ impl Broker for KiteAdapter {
 
     fn book_outlives_process(&self) -> bool {
         true
+    }
+
+    fn place_stop(
+        &self,
+        order: crate::broker::StopOrder,
+    ) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        Box::pin(self.place_stop_order(order))
+    }
+
+    fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        Box::pin(self.cancel_order(id))
     }
 
     fn start_feed(&self) -> Option<mpsc::Receiver<FeedEvent>> {

@@ -102,6 +102,18 @@ pub(crate) async fn recover(
     let mut writes = Vec::new();
     let now = config.clock.now();
     for order in pending {
+        if order.purpose == "protect" {
+            let book = books.get_mut(&order.symbol);
+            let (outcome, settled) = crate::shard::protect::recover(broker, &order, book).await?;
+            report.orders.push(SettledOrder {
+                tag: order.tag.clone(),
+                symbol: order.symbol.clone(),
+                purpose: order.purpose.clone(),
+                outcome,
+            });
+            writes.extend(settled);
+            continue;
+        }
         let outcome = look_up(broker, &order).await?;
         report.orders.push(SettledOrder {
             tag: order.tag.clone(),

@@ -24,6 +24,10 @@ pub(crate) struct Book {
     pub exit_retry: Option<super::retry::ExitRetry>,
     /// An entry sent whose outcome is unknown, looked up by its tag until known.
     pub entry_unsettled: Option<super::unsettled::Unsettled>,
+    /// The exchange-side stop resting for the open trade (see `protect`).
+    pub protection: Option<super::protect::Guard>,
+    /// Why the open trade has no exchange-side stop, raised loudly (see `protect`).
+    pub protection_alert: Option<String>,
 }
 
 impl Book {
@@ -36,6 +40,8 @@ impl Book {
             recent_times: VecDeque::new(),
             exit_retry: None,
             entry_unsettled: None,
+            protection: None,
+            protection_alert: None,
         }
     }
 
@@ -98,6 +104,7 @@ impl Book {
                 last_error: retry.last_error.clone(),
                 next_attempt: retry.next_at,
             }),
+            protection: super::protect::status(self),
         }
     }
 }

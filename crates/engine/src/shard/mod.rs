@@ -18,6 +18,7 @@ mod book;
 mod candle;
 mod control;
 mod orders;
+pub(crate) mod protect;
 mod retry;
 mod send;
 mod sweep;
@@ -59,6 +60,8 @@ pub(crate) enum Command {
         &'static str,
         Reply<Vec<(Symbol, Result<crate::report::ExitOutcome, EngineError>)>>,
     ),
+    /// Check the exchange-side stops against the broker's final orders.
+    Protect(Arc<Vec<crate::broker::OrderReport>>, oneshot::Sender<()>),
     /// Retry the pending exits that are due.
     RetryDue(oneshot::Sender<()>),
     Stop(oneshot::Sender<()>),
@@ -222,6 +225,13 @@ impl Shard {
                     self.note(symbol, None);
                 }
                 let _ = reply.send(Ok(outcomes));
+            }
+            Command::Protect(book_orders, ack) => {
+                for (symbol, book) in &mut self.books {
+                    protect::check(&self.ctx, symbol, book, &book_orders).await;
+                }
+                self.note_all();
+                let _ = ack.send(());
             }
             Command::RetryDue(ack) => {
                 self.retry_due().await;

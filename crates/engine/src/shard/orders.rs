@@ -160,6 +160,7 @@ pub(crate) async fn finish_entry(
             event(symbol, "trade_opened", detail),
         ])
         .await?;
+    super::protect::guard(ctx, symbol, book).await;
     Ok(EntryOutcome::Filled {
         order: record,
         trade,
@@ -178,6 +179,20 @@ pub(crate) async fn exit(
     book: &mut Book,
     signal: ExitSignal,
 ) -> Result<ExitOutcome, EngineError> {
+    // The exchange-side stop goes first: never two closing orders out at once.
+    match super::protect::lift(ctx, symbol, book).await {
+        super::protect::Lift::Clear => {}
+        super::protect::Lift::Filled(record) => {
+            if let Some(done) = super::protect::closed_by_stop(ctx, symbol, book, record).await? {
+                return Ok(done);
+            }
+        }
+        super::protect::Lift::Failed(error) => {
+            let _ = book.strategy.exit_failed();
+            failed(ctx, symbol, book, &signal, error.clone(), None);
+            return Err(EngineError::Refused(error));
+        }
+    }
     let Some(trade) = book.strategy.trade().cloned() else {
         return Err(EngineError::NoOpenTrade(symbol.clone()));
     };

@@ -5,6 +5,7 @@ mod helpers;
 mod kite;
 mod kite_exit;
 mod kite_feed;
+mod kite_protect;
 mod kite_recovery;
 mod kite_unknown;
 mod kite_updates;

@@ -34,6 +34,13 @@ pub struct ActiveTrade {
     pub exit_attempts: u32,
     /// When the next exit attempt is due, ISO 8601.
     pub next_exit_attempt: Option<String>,
+    /// The exchange-side stop guarding the trade (`[orders] protection = "exchange"`).
+    pub protection_tag: Option<String>,
+    /// Its trigger: the trade's stop.
+    pub protection_trigger: Option<f64>,
+    /// Why no exchange-side stop guards the trade (refused, ended unfilled); the
+    /// trade stays open and watched by kitebreak.
+    pub protection_error: Option<String>,
 }
 
 /// `strategy_params`.

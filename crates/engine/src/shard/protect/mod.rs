@@ -1,0 +1,457 @@
+//! Exchange-side protection (`[orders] protection = "exchange"`): a stop order resting
+//! at the broker guards each open trade while kitebreak is down.
+//!
+//! - **Placed** (`guard`) right after an entry's fill is committed: an SL-M order on
+//!   the closing side for the trade's units, triggered at its stop (the adapter rounds
+//!   the trigger onto the tick so it fires no later than the stop). Same discipline as
+//!   every order: an intent row (`purpose = 'protect'`, a fresh `KB…` tag, PENDING) is
+//!   committed before it is sent, so a crash leaves its tag on disk.
+//! - **Lifted** (`lift`) before every exit kitebreak sends (target, stop, manual,
+//!   square-off, flatten): cancelled first, and only then is the exit sent. If the stop
+//!   filled first, the trade closes from that fill (reason `loss`) and no second exit
+//!   goes out; if it filled in part, those units close and only the rest is exited. A
+//!   cancel that fails with the stop possibly still working sends nothing: the exit is
+//!   retried with backoff (two closing orders out at once could open a new position).
+//! - **Checked** (`check`, from `Engine::protect_step` over one read of the broker's
+//!   book): a stop that fired while kitebreak runs closes the trade from its fill; one
+//!   that was rejected or cancelled elsewhere is raised loudly (ERROR log, `protection`
+//!   in `GET /strategy/{symbol}`) and the trade stays open, watched by kitebreak. An
+//!   open trade without a stop and without such an alert (restored after a restart,
+//!   or whose stop was never placed) is guarded again.
+//! - **Recovered** (`recover`) at start, by tag: filled while kitebreak was down → the
+//!   trade closes from that fill; still working → it keeps guarding; a working stop
+//!   whose trade is gone is cancelled.
+//!
+//! Start-up recovery of the stops is in `recover`.
+//!
+//! Paper: a no-op. Protection exists for the time kitebreak is down, and the paper
+//! book lives inside the process (`Broker::book_outlives_process` is false), so there
+//! is nothing to guard; the paper broker does not implement `place_stop` either.
+
+use kitebreak_price::{Price, Quantity};
+use kitebreak_strategy::{
+    ClosedTrade, Direction, ExitReason, ExitSignal, Fill, Position, Relevel, Trade,
+};
+
+use super::retry::repositioned;
+use super::send::final_row;
+use super::{Book, Context};
+use crate::broker::{BrokerError, OrderId, OrderReport, OrderStatus, Side, StopOrder};
+use crate::report::{ExitOutcome, OrderRecord, ProtectionStatus};
+use crate::store::{OrderFinal, WriteOp};
+use crate::{EngineError, Protection, Symbol};
+
+/// The stop resting at the broker for a symbol's open trade.
+#[derive(Debug, Clone)]
+pub(crate) struct Guard {
+    pub tag: String,
+    /// `None` while its placement's outcome is unknown: found by the tag later.
+    pub order_id: Option<OrderId>,
+    pub side: Side,
+    pub quantity: Quantity,
+    pub trigger: Price,
+}
+
+/// What `GET /strategy/{symbol}` shows about the trade's protection.
+pub(crate) fn status(book: &Book) -> Option<ProtectionStatus> {
+    if book.protection.is_none() && book.protection_alert.is_none() {
+        return None;
+    }
+    Some(ProtectionStatus {
+        tag: book.protection.as_ref().map(|g| g.tag.clone()),
+        trigger: book.protection.as_ref().map(|g| g.trigger),
+        error: book.protection_alert.clone(),
+    })
+}
+
+/// Whether this engine guards trades at the exchange at all.
+pub(crate) fn enabled(ctx: &Context) -> bool {
+    ctx.config.protection == Protection::Exchange && ctx.broker.book_outlives_process()
+}
+
+fn closing(direction: Direction) -> Side {
+    match direction {
+        Direction::Long => Side::Sell,
+        Direction::Short => Side::Buy,
+    }
+}
+
+fn event(symbol: &Symbol, kind: &'static str, detail: serde_json::Value) -> WriteOp {
+    WriteOp::Event {
+        symbol: Some(symbol.clone()),
+        kind,
+        detail,
+    }
+}
+
+/// The row of a stop that ended without a fill (`CANCELLED`, `REJECTED`, `LOST`).
+fn ended(tag: &str, status: &'static str, order_id: Option<OrderId>, reason: &str) -> WriteOp {
+    WriteOp::OrderFinal(OrderFinal {
+        tag: tag.to_string(),
+        status,
+        broker_order_id: order_id,
+        average_price: None,
+        filled_quantity: None,
+        reason: Some(reason.to_string()),
+    })
+}
+
+/// Raises a trade left without its exchange-side stop: ERROR log and the status.
+fn raise(symbol: &Symbol, book: &mut Book, reason: String) {
+    tracing::error!(%symbol, %reason,
+        "PROTECTION FAILED: no exchange-side stop guards this trade; kitebreak still watches it");
+    book.protection_alert = Some(reason);
+}
+
+fn record_of(
+    symbol: &Symbol,
+    guard: &Guard,
+    order_id: OrderId,
+    status: OrderStatus,
+) -> OrderRecord {
+    OrderRecord {
+        tag: guard.tag.clone(),
+        order_id: Some(order_id),
+        symbol: symbol.clone(),
+        side: guard.side,
+        quantity: guard.quantity,
+        status,
+    }
+}
+
+fn fill_of(record: &OrderRecord) -> Option<Fill> {
+    match &record.status {
+        OrderStatus::Complete {
+            average_price,
+            filled_quantity,
+            time,
+        } => Some(Fill {
+            price: *average_price,
+            quantity: *filled_quantity,
+            time: Some(*time),
+            order_id: record.order_id.clone(),
+        }),
+        OrderStatus::Rejected { .. } => None,
+    }
+}
+
+/// Places the stop for the symbol's open trade (just opened, or found unguarded).
+/// Never fails the caller: whatever goes wrong is raised and the trade is kept.
+pub(crate) async fn guard(ctx: &Context, symbol: &Symbol, book: &mut Book) {
+    if !enabled(ctx) || book.protection.is_some() {
+        return;
+    }
+    let Some(trade) = book.strategy.trade().cloned() else {
+        return;
+    };
+    let side = closing(trade.direction);
+    let (order, intent) = ctx.new_order(
+        symbol,
+        "protect",
+        side,
+        trade.quantity,
+        Some(trade.price_stop),
+    );
+    let detail = serde_json::json!({"tag": order.tag, "trigger": trade.price_stop.to_string(),
+        "quantity": trade.quantity.get()});
+    if let Err(error) = ctx
+        .store
+        .commit(vec![intent, event(symbol, "protection_intent", detail)])
+        .await
+    {
+        raise(
+            symbol,
+            book,
+            format!("the stop's intent could not be stored: {error}"),
+        );
+        return;
+    }
+    let mut guard = Guard {
+        tag: order.tag.clone(),
+        order_id: None,
+        side,
+        quantity: trade.quantity,
+        trigger: trade.price_stop,
+    };
+    let stop = StopOrder {
+        tag: order.tag,
+        symbol: symbol.clone(),
+        side,
+        quantity: trade.quantity,
+        trigger: trade.price_stop,
+    };
+    match ctx.broker.place_stop(stop).await {
+        Ok(id) => {
+            tracing::info!(%symbol, tag = %guard.tag, order_id = %id, trigger = %guard.trigger,
+                "exchange-side stop placed");
+            let detail = serde_json::json!({"tag": guard.tag, "order_id": id});
+            guard.order_id = Some(id);
+            book.protection = Some(guard);
+            book.protection_alert = None;
+            if let Err(error) = ctx
+                .store
+                .commit(vec![event(symbol, "protection_placed", detail)])
+                .await
+            {
+                tracing::warn!(%symbol, %error, "protection_placed event not stored");
+            }
+        }
+        Err(BrokerError::OutcomeUnknown(_)) => {
+            // The stop may be resting: keep its tag, the next check or exit finds it.
+            tracing::warn!(%symbol, tag = %guard.tag,
+                "exchange-side stop of unknown outcome; looked up by its tag later");
+            book.protection = Some(guard);
+        }
+        Err(BrokerError::Unavailable(error)) => {
+            // Certainly not placed (a 429, a refused connection): the intent ends
+            // here and the next check guards the trade again under a new tag.
+            ctx.broker_errors
+                .count(&BrokerError::Unavailable(error.clone()));
+            tracing::warn!(%symbol, tag = %guard.tag, %error,
+                "exchange-side stop not placed; the next check tries again");
+            let reason = format!("not placed: {error}");
+            if let Err(error) = ctx
+                .store
+                .commit(vec![ended(&guard.tag, "REJECTED", None, &reason)])
+                .await
+            {
+                tracing::warn!(%symbol, %error, "unplaced stop not stored");
+            }
+        }
+        Err(error) => {
+            ctx.broker_errors.count(&error);
+            let reason = format!("the exchange-side stop was refused: {error}");
+            let detail = serde_json::json!({"tag": guard.tag, "reason": reason});
+            let writes = vec![
+                ended(&guard.tag, "REJECTED", None, &reason),
+                event(symbol, "protection_rejected", detail),
+            ];
+            raise(symbol, book, reason);
+            if let Err(error) = ctx.store.commit(writes).await {
+                tracing::warn!(%symbol, %error, "protection_rejected not stored");
+            }
+        }
+    }
+}
+
+/// How lifting the stop before an exit went.
+pub(crate) enum Lift {
+    /// No stop rests any more: send the exit.
+    Clear,
+    /// The stop filled (wholly or in part) before it could be cancelled.
+    Filled(OrderRecord),
+    /// The stop may still be working: send nothing.
+    Failed(String),
+}
+
+/// Cancels the symbol's stop before kitebreak's own exit.
+pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lift {
+    let Some(guard) = book.protection.clone() else {
+        return Lift::Clear;
+    };
+    let id = match &guard.order_id {
+        Some(id) => id.clone(),
+        None => match ctx.broker.find_by_tag(&guard.tag).await {
+            Ok(Some(found)) => found.order_id,
+            Ok(None) => {
+                book.protection = None;
+                let row = ended(&guard.tag, "LOST", None, "not in the broker's order book");
+                if let Err(error) = ctx.store.commit(vec![row]).await {
+                    tracing::warn!(%symbol, %error, "lost stop not stored");
+                }
+                return Lift::Clear;
+            }
+            Err(error) => {
+                ctx.broker_errors.count(&error);
+                return Lift::Failed(format!(
+                    "stop {} could not be looked up ({error}); no exit sent while it may rest",
+                    guard.tag
+                ));
+            }
+        },
+    };
+    match ctx.broker.cancel(&id).await {
+        Ok(status) => {
+            book.protection = None;
+            let record = record_of(symbol, &guard, id.clone(), status);
+            if fill_of(&record).is_some() {
+                return Lift::Filled(record);
+            }
+            tracing::info!(%symbol, tag = %guard.tag, "exchange-side stop cancelled before the exit");
+            let detail = serde_json::json!({"tag": guard.tag, "order_id": id});
+            let writes = vec![
+                ended(
+                    &guard.tag,
+                    "CANCELLED",
+                    Some(id),
+                    "cancelled before kitebreak's exit",
+                ),
+                event(symbol, "protection_cancelled", detail),
+            ];
+            if let Err(error) = ctx.store.commit(writes).await {
+                // Still PENDING on disk: a restart finds it cancelled by its tag.
+                tracing::warn!(%symbol, %error, "cancelled stop not stored");
+            }
+            Lift::Clear
+        }
+        Err(error) => {
+            ctx.broker_errors.count(&error);
+            Lift::Failed(format!(
+                "stop {} not cancelled ({error}); no exit sent while it may be working",
+                guard.tag
+            ))
+        }
+    }
+}
+
+/// Applies a fill of the stop to the book: the filled units close at the fill's
+/// price (reason `loss`); units left over stay open (`true` in the answer).
+fn apply_fill(
+    symbol: &Symbol,
+    book: &mut Book,
+    record: &OrderRecord,
+    fill: Fill,
+) -> Result<(ClosedTrade, Vec<WriteOp>, bool), EngineError> {
+    let Some(trade) = book.strategy.trade().cloned() else {
+        return Err(EngineError::NoOpenTrade(symbol.clone()));
+    };
+    let mut writes = vec![final_row(record)];
+    if fill.quantity < trade.quantity {
+        let held = trade.quantity.get();
+        let sold = fill.quantity.get();
+        let rest = Quantity::new(held - sold).map_err(|e| EngineError::Conflict(e.to_string()))?;
+        let part = Trade {
+            quantity: fill.quantity,
+            ..trade.clone()
+        };
+        let closed = ClosedTrade::new(part, fill, ExitReason::Loss);
+        let open = Trade {
+            quantity: rest,
+            ..trade
+        };
+        let position = match book.strategy.position() {
+            Position::Exiting { exit, .. } => Position::Exiting {
+                trade: open.clone(),
+                exit: *exit,
+            },
+            _ => Position::Open(open.clone()),
+        };
+        book.strategy = repositioned(&book.strategy, position);
+        let detail = serde_json::json!({"tag": record.tag, "filled": sold, "held": held,
+            "exit": closed.price_exit.to_string(), "pnl": closed.pnl.to_string()});
+        writes.extend([
+            WriteOp::CloseTrade(symbol.clone(), closed.clone()),
+            WriteOp::OpenTrade(symbol.clone(), open),
+            event(symbol, "protection_partial", detail),
+        ]);
+        return Ok((closed, writes, true));
+    }
+    let exit = ExitSignal {
+        reason: ExitReason::Loss,
+        price: fill.price,
+    };
+    book.strategy = repositioned(&book.strategy, Position::Exiting { trade, exit });
+    let closed = book
+        .strategy
+        .exit_filled(fill)
+        .map_err(|e| EngineError::Conflict(e.to_string()))?;
+    book.exit_retry = None;
+    if book.strategy.params().relevel() == Relevel::Fresh {
+        book.history_from = book.next_seq;
+    }
+    let detail = serde_json::json!({"tag": record.tag, "reason": closed.exit_reason,
+        "exit": closed.price_exit.to_string(), "pnl": closed.pnl.to_string(), "protection": true});
+    writes.extend([
+        WriteOp::CloseTrade(symbol.clone(), closed.clone()),
+        book.row(symbol),
+        event(symbol, "trade_closed", detail),
+    ]);
+    Ok((closed, writes, false))
+}
+
+/// Closes the trade (or the filled part of it) from the stop's fill, found while
+/// exiting or checking. `Some` when nothing is left to exit.
+pub(crate) async fn closed_by_stop(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &mut Book,
+    record: OrderRecord,
+) -> Result<Option<ExitOutcome>, EngineError> {
+    let Some(fill) = fill_of(&record) else {
+        return Ok(None);
+    };
+    let (closed, writes, rest) = apply_fill(symbol, book, &record, fill)?;
+    ctx.store.commit(writes).await?;
+    ctx.gate.realized(closed.pnl);
+    tracing::warn!(%symbol, tag = %record.tag, exit = %closed.price_exit,
+        rest, "the exchange-side stop filled; trade closed from its fill");
+    Ok((!rest).then_some(ExitOutcome::Closed {
+        order: record,
+        closed,
+    }))
+}
+
+/// One check of the symbol's stop against the broker's book (final orders only).
+pub(crate) async fn check(
+    ctx: &Context,
+    symbol: &Symbol,
+    book: &mut Book,
+    book_orders: &[OrderReport],
+) {
+    let Some(guard) = book.protection.clone() else {
+        // Not while an exit is pending: an exit of unknown outcome may have closed the
+        // position, and a fresh stop could then open one.
+        if book.protection_alert.is_none()
+            && book.exit_retry.is_none()
+            && matches!(book.strategy.position(), Position::Open(_))
+        {
+            guard_open(ctx, symbol, book).await;
+        }
+        return;
+    };
+    let Some(report) = book_orders.iter().find(|r| r.order.tag == guard.tag) else {
+        return; // Not final: still guarding.
+    };
+    book.protection = None;
+    let record = record_of(
+        symbol,
+        &guard,
+        report.order_id.clone(),
+        report.status.clone(),
+    );
+    if fill_of(&record).is_some() {
+        match closed_by_stop(ctx, symbol, book, record).await {
+            Ok(Some(_)) => {}
+            Ok(None) => raise(
+                symbol,
+                book,
+                "the exchange-side stop filled only in part".into(),
+            ),
+            Err(error) => tracing::error!(%symbol, %error, "stop fill not applied"),
+        }
+        return;
+    }
+    let reason = match &record.status {
+        OrderStatus::Rejected { reason } => {
+            format!("the exchange-side stop ended unfilled: {reason}")
+        }
+        OrderStatus::Complete { .. } => String::new(),
+    };
+    let detail = serde_json::json!({"tag": guard.tag, "reason": reason});
+    let writes = vec![
+        ended(&guard.tag, "REJECTED", record.order_id.clone(), &reason),
+        event(symbol, "protection_rejected", detail),
+    ];
+    raise(symbol, book, reason);
+    if let Err(error) = ctx.store.commit(writes).await {
+        tracing::warn!(%symbol, %error, "protection_rejected not stored");
+    }
+}
+
+async fn guard_open(ctx: &Context, symbol: &Symbol, book: &mut Book) {
+    tracing::info!(%symbol, "open trade without an exchange-side stop; placing one");
+    guard(ctx, symbol, book).await;
+}
+
+mod recover;
+pub(crate) use recover::recover;
