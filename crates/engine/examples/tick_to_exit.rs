@@ -398,7 +398,7 @@ async fn main() -> Result<(), Failure> {
                 n += 1;
                 let symbol = &symbols[n % symbols.len()];
                 // In the band: above the stop (104.9895), below the target (109.2315).
-                let micros = 105_500_000 + 50_000 * (n % 40) as i64;
+                let micros = 105_500_000 + 50_000 * ((n / symbols.len()) % 40) as i64;
                 let Ok(price) = Price::from_micros(micros) else {
                     continue;
                 };
