@@ -92,7 +92,7 @@ impl Engine {
         // The live feed starts before the shards, so restored open trades are
         // subscribed as soon as each shard reports them.
         let feed_events = broker.start_feed();
-        let feed = crate::feed::feed_for(config.feed, feed_events.is_some());
+        let feed = crate::feed::feed_for(config.feed, feed_events.is_some(), shard_count);
         let updates = Arc::new(crate::updates::Updates::default());
         let exit_failures = Arc::new(AtomicU64::new(0));
         let broker_errors = Arc::new(crate::broker::BrokerErrorCounts::default());
@@ -367,15 +367,6 @@ impl Engine {
         self.inner.broker_errors.snapshot()
     }
 
-    /// Queues a live price on the shard owning `symbol` (no clone on the tick path).
-    pub(crate) async fn send_tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
-        let shard = &self.inner.shards[shard_of(&symbol, self.inner.shards.len())];
-        shard
-            .send(Command::Tick(symbol, price))
-            .await
-            .map_err(|_| EngineError::Stopped)
-    }
-
     async fn ask<T>(
         &self,
         symbol: &Symbol,
@@ -424,7 +415,7 @@ fn spawn_protect_loop(engine: &Engine, every: std::time::Duration) {
 }
 
 /// The shard that owns `symbol`: a fixed hash, so a symbol never moves.
-fn shard_of(symbol: &Symbol, shards: usize) -> usize {
+pub(crate) fn shard_of(symbol: &Symbol, shards: usize) -> usize {
     let mut hasher = DefaultHasher::new();
     symbol.hash(&mut hasher);
     // The modulo keeps the value below `shards`, which is a usize.

@@ -5,8 +5,8 @@
 //! single steps that tests call directly:
 //!
 //! - [`run_events`]: each tick goes to the shard owning its symbol as a price
-//!   observation (`Command::Tick`, no reply awaited: the same `Strategy::on_price`
-//!   check as `POST /price`, so it can exit); each order update goes to the
+//!   observation (no reply awaited: the same `Strategy::on_price` check as
+//!   `POST /price`, so it can exit); each order update goes to the
 //!   [`crate::updates::Updates`] registry (the fast path to an order's final status);
 //!   each state change is recorded for polling and metrics.
 //! - [`Engine::poll_step`], every [`FeedConfig::poll_every`]: while the feed is not
@@ -18,10 +18,20 @@
 //! (shards report after every command), subscribed at the broker on entry fill and
 //! unsubscribed on exit; the ticker resubscribes the set after every reconnect.
 //!
-//! The per-tick path does no logging above DEBUG and allocates only the symbol the
-//! broker's event already carried.
+//! Ticks are coalesced per shard ([`PendingTicks`]): a tick records its symbol's
+//! latest price in the shard's pending map, replacing an older one not yet applied,
+//! and only the first pending tick queues a command (`Command::Ticks`) on the shard.
+//! So while a shard waits on an order, its symbols' ticks wait as one price each,
+//! never as a queue of stale prices in front of the ticker: nothing is lost (the
+//! newest price of every symbol is applied) and the ticker never waits for a busy
+//! shard. A command sent after a tick still finds it applied (the pending command
+//! is ahead of it); a newer price of the same symbol may be applied ahead of
+//! commands queued after its first pending tick, which only means it is seen sooner.
+//!
+//! The per-tick path does no logging above DEBUG and allocates nothing in the steady
+//! state (symbols are shared, the pending map and its drain buffer keep their room).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -30,7 +40,8 @@ use kitebreak_price::Price;
 use tokio::sync::mpsc;
 
 use crate::broker::{Broker, OrderId, OrderProgress};
-use crate::engine::Inner;
+use crate::engine::{Inner, shard_of};
+use crate::shard::Command;
 use crate::{Engine, EngineError, Symbol};
 
 /// How the polling fallback behaves.
@@ -157,6 +168,59 @@ pub struct FeedStats {
     pub settled_by_updates: u64,
 }
 
+/// The ticks one shard has not applied yet: the latest price of each symbol.
+///
+/// [`PendingTicks::put`] replaces a symbol's older pending price (the newest wins)
+/// and says whether the shard must be told; [`PendingTicks::take`] hands the shard
+/// everything pending and re-arms the next notice. Every price put is either taken
+/// by the command already queued or causes a new one: none is lost.
+#[derive(Debug, Default)]
+pub(crate) struct PendingTicks {
+    state: Mutex<Pending>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    prices: HashMap<Symbol, Price>,
+    /// A `Command::Ticks` is queued on the shard and has not taken these yet.
+    notified: bool,
+    /// The drain buffer, kept between drains so taking allocates nothing.
+    spare: Vec<(Symbol, Price)>,
+}
+
+impl PendingTicks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records `price` as `symbol`'s latest. True when no command that will take it
+    /// is queued yet: the caller must queue one.
+    pub fn put(&self, symbol: Symbol, price: Price) -> bool {
+        let mut pending = self.lock();
+        pending.prices.insert(symbol, price);
+        !std::mem::replace(&mut pending.notified, true)
+    }
+
+    /// Everything pending, in no particular order; a tick put after this queues a
+    /// new command. Give the buffer back with [`PendingTicks::recycle`].
+    pub fn take(&self) -> Vec<(Symbol, Price)> {
+        let mut pending = self.lock();
+        pending.notified = false;
+        let mut out = std::mem::take(&mut pending.spare);
+        out.extend(pending.prices.drain());
+        out
+    }
+
+    /// Returns a drained buffer for the next [`PendingTicks::take`].
+    pub fn recycle(&self, mut used: Vec<(Symbol, Price)>) {
+        used.clear();
+        let mut pending = self.lock();
+        if used.capacity() > pending.spare.capacity() {
+            pending.spare = used;
+        }
+    }
+}
+
 /// The watched set, the feed's state and its counters; shared by the shards and the
 /// two loops.
 #[derive(Debug)]
@@ -170,11 +234,14 @@ pub(crate) struct Feed {
     ticks: AtomicU64,
     polls: AtomicU64,
     poll_errors: AtomicU64,
+    /// Each shard's pending ticks, by shard index.
+    pending: Vec<Arc<PendingTicks>>,
 }
 
 impl Feed {
-    pub fn new(config: FeedConfig) -> Feed {
+    pub fn new(config: FeedConfig, shards: usize) -> Feed {
         Feed {
+            pending: (0..shards.max(1)).map(|_| Arc::default()).collect(),
             config,
             watched: Mutex::new(BTreeSet::new()),
             state: AtomicU8::new(FeedState::None.code()),
@@ -260,6 +327,23 @@ impl Feed {
 }
 
 impl Engine {
+    /// Makes `price` the pending latest price of `symbol` on the shard owning it, and
+    /// queues the command that applies it unless one is queued already.
+    pub(crate) async fn send_tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
+        let shards = &self.inner.shards;
+        let index = shard_of(&symbol, shards.len());
+        let Some(pending) = self.inner.feed.pending.get(index) else {
+            return Err(EngineError::Stopped);
+        };
+        if pending.put(symbol, price) {
+            shards[index]
+                .send(Command::Ticks(Arc::clone(pending)))
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+        }
+        Ok(())
+    }
+
     /// Delivers one live price to the shard owning `symbol` (no reply awaited).
     pub(crate) async fn tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
         self.send_tick(symbol, price).await?;
@@ -359,10 +443,40 @@ pub(crate) fn spawn_polls(engine: Weak<Inner>, every: Duration) {
 }
 
 /// The feed of a broker that started one, shared by everything.
-pub(crate) fn feed_for(config: FeedConfig, live: bool) -> Arc<Feed> {
-    let feed = Feed::new(config);
+pub(crate) fn feed_for(config: FeedConfig, live: bool, shards: usize) -> Arc<Feed> {
+    let feed = Feed::new(config, shards);
     if live {
         feed.set_state(FeedState::Connecting);
     }
     Arc::new(feed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Price {
+        text.parse().expect("price")
+    }
+
+    fn sym(text: &str) -> Symbol {
+        Symbol::parse(text).expect("symbol")
+    }
+
+    #[test]
+    fn pending_ticks_keep_the_newest_price_and_ask_for_one_notice_per_drain() {
+        let pending = PendingTicks::default();
+        assert!(pending.put(sym("INFY"), p("100")), "first tick: notify");
+        assert!(!pending.put(sym("INFY"), p("101")), "already notified");
+        assert!(!pending.put(sym("TCS"), p("50")));
+        let mut taken = pending.take();
+        taken.sort();
+        assert_eq!(taken, [(sym("INFY"), p("101")), (sym("TCS"), p("50"))]);
+        pending.recycle(taken);
+
+        // After a take, the next tick needs a new notice; nothing is left behind.
+        assert!(pending.take().is_empty());
+        assert!(pending.put(sym("INFY"), p("102")));
+        assert_eq!(pending.take(), [(sym("INFY"), p("102"))]);
+    }
 }

@@ -154,7 +154,13 @@ impl Gate {
     /// Records `symbol`'s position after a step, and the latest price if one came.
     pub fn note(&self, symbol: &Symbol, strategy: &Strategy, last: Option<Price>) {
         let mut state = self.state();
-        let held = state.held.entry(symbol.clone()).or_default();
+        // Called after every tick: the symbol is cloned only the first time.
+        if !state.held.contains_key(symbol) {
+            state.held.insert(symbol.clone(), Held::default());
+        }
+        let Some(held) = state.held.get_mut(symbol) else {
+            return;
+        };
         held.busy = strategy.is_locked();
         held.open = strategy
             .trade()

@@ -1,13 +1,17 @@
 //! [`Symbol`]: a validated, upper-cased trading symbol, parsed once at the edge.
+//!
+//! Shared text (`Arc<str>`): a symbol travels with every command, tick and row, and
+//! a clone is a reference count, not an allocation.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::EngineError;
 
 /// A trading symbol such as `RELIANCE` or `M&M`: 1 to 40 characters of ASCII letters,
 /// digits and `-&_.`, upper-cased (`reliance` and `RELIANCE` are one strategy).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Symbol(String);
+pub struct Symbol(Arc<str>);
 
 impl Symbol {
     /// The longest symbol accepted.
@@ -31,7 +35,7 @@ impl Symbol {
                 "symbol may contain only letters, digits and - & _ .".into(),
             ));
         }
-        Ok(Symbol(text.to_ascii_uppercase()))
+        Ok(Symbol(Arc::from(text.to_ascii_uppercase())))
     }
 
     /// The symbol as text.

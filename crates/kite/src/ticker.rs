@@ -11,7 +11,8 @@
 //! backs off exponentially (1 s doubling to 60 s), marks the session expired when
 //! the handshake is refused, and reconnects at once when a new token arrives.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
@@ -43,8 +44,9 @@ pub enum TickerState {
 pub enum MarketEvent {
     /// A last traded price, on the instrument's tick.
     Tick {
-        /// `EXCHANGE:SYMBOL`.
-        instrument: String,
+        /// `EXCHANGE:SYMBOL`, shared: the ticker keeps one per instrument, so a tick
+        /// allocates nothing.
+        instrument: Arc<str>,
         /// The price.
         price: Price,
     },
@@ -79,6 +81,8 @@ impl TickerManager {
             events,
             state: state_tx,
             wanted: BTreeSet::new(),
+            keys: HashMap::new(),
+            keys_of: None,
         };
         tokio::spawn(task.run());
         let manager = TickerManager {

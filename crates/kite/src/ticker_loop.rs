@@ -1,13 +1,15 @@
 //! The ticker task behind [`crate::ticker::TickerManager`]: one socket at a time,
 //! reconnecting with backoff, resubscribing from the remembered set.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::broker::KiteBroker;
+use crate::instruments::Instruments;
 use crate::orders::OrderSnapshot;
 use crate::ticker::{
     MarketEvent, TickerCommand as Command, TickerState, backoff, send_all, subscribe_frames,
@@ -34,6 +36,9 @@ pub(crate) struct Task {
     pub(crate) events: mpsc::Sender<MarketEvent>,
     pub(crate) state: watch::Sender<TickerState>,
     pub(crate) wanted: BTreeSet<u32>,
+    /// Each ticking instrument's key, made once; valid for the catalogue `keys_of`.
+    pub(crate) keys: HashMap<u32, Arc<str>>,
+    pub(crate) keys_of: Option<Arc<Instruments>>,
 }
 
 impl Task {
@@ -181,33 +186,53 @@ impl Task {
     }
 
     /// Forwards what a frame carries; false when the receiver is gone.
-    async fn handle(&self, message: Message) -> bool {
-        let events = match message {
-            Message::Binary(data) => self.ticks(&data),
-            Message::Text(text) => order_update(text.as_str()).into_iter().collect(),
-            _ => Vec::new(),
-        };
-        for event in events {
-            if self.events.send(event).await.is_err() {
-                return false;
+    async fn handle(&mut self, message: Message) -> bool {
+        match message {
+            Message::Binary(data) => {
+                let catalogue = self.broker.instruments();
+                for tick in kiteconnect::parse_binary(&data) {
+                    let Some(event) = self.tick(&catalogue, &tick) else {
+                        continue;
+                    };
+                    if self.events.send(event).await.is_err() {
+                        return false;
+                    }
+                }
+                true
             }
+            Message::Text(text) => match order_update(text.as_str()) {
+                Some(event) => self.events.send(event).await.is_ok(),
+                None => true,
+            },
+            _ => true,
         }
-        true
     }
 
-    fn ticks(&self, data: &[u8]) -> Vec<MarketEvent> {
-        let catalogue = self.broker.instruments();
-        kiteconnect::parse_binary(data)
-            .into_iter()
-            .filter_map(|tick| {
-                let instrument = catalogue.by_token(tick.instrument_token)?;
-                let price = crate::exact::price_in(tick.last_price?, instrument.tick).ok()?;
-                Some(MarketEvent::Tick {
-                    instrument: instrument.key.clone(),
-                    price,
-                })
-            })
-            .collect()
+    /// One decoded packet as a tick: a known instrument with a price on its tick.
+    fn tick(
+        &mut self,
+        catalogue: &Arc<Instruments>,
+        tick: &kiteconnect::Tick,
+    ) -> Option<MarketEvent> {
+        let instrument = catalogue.by_token(tick.instrument_token)?;
+        let price = crate::exact::price_in(tick.last_price?, instrument.tick).ok()?;
+        // A reloaded catalogue may name a token differently: start the keys afresh.
+        if !self
+            .keys_of
+            .as_ref()
+            .is_some_and(|of| Arc::ptr_eq(of, catalogue))
+        {
+            self.keys.clear();
+            self.keys_of = Some(Arc::clone(catalogue));
+        }
+        let key = self
+            .keys
+            .entry(tick.instrument_token)
+            .or_insert_with(|| Arc::from(instrument.key.as_str()));
+        Some(MarketEvent::Tick {
+            instrument: Arc::clone(key),
+            price,
+        })
     }
 }
 

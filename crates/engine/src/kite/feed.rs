@@ -2,6 +2,9 @@
 //! and turning its events into [`FeedEvent`]s (ticks of `EXCHANGE:SYMBOL` become the
 //! engine's symbols, order updates [`OrderUpdate`]s, ticker states [`FeedState`]s).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use kitebreak_kite::{MarketEvent, OrderSnapshot, TickerManager, TickerState};
 use tokio::sync::mpsc;
 
@@ -19,8 +22,7 @@ impl KiteAdapter {
             return None;
         }
         let (out, feed) = mpsc::channel(4096);
-        let prefix = format!("{}:", self.exchange);
-        tokio::spawn(forward(prefix, events, states, out));
+        tokio::spawn(forward(Symbols::new(&self.exchange), events, states, out));
         Some(feed)
     }
 
@@ -63,10 +65,46 @@ fn feed_state(state: TickerState) -> FeedState {
     }
 }
 
+/// Most instruments whose symbol [`Symbols`] remembers; past this it starts afresh.
+const SYMBOLS_KEPT: usize = 10_000;
+
+/// The engine's symbol of each `EXCHANGE:SYMBOL` the ticker sent, parsed once (a tick
+/// then costs a lookup and a reference count, no allocation). `None`: another
+/// exchange's instrument, or a name the engine does not accept.
+#[derive(Debug)]
+pub(super) struct Symbols {
+    prefix: String,
+    known: HashMap<Arc<str>, Option<Symbol>>,
+}
+
+impl Symbols {
+    pub(super) fn new(exchange: &str) -> Symbols {
+        Symbols {
+            prefix: format!("{exchange}:"),
+            known: HashMap::new(),
+        }
+    }
+
+    /// The engine's symbol of `instrument`, if it is on this exchange.
+    pub(super) fn of(&mut self, instrument: &Arc<str>) -> Option<Symbol> {
+        if let Some(known) = self.known.get(&**instrument) {
+            return known.clone();
+        }
+        if self.known.len() >= SYMBOLS_KEPT {
+            self.known.clear();
+        }
+        let symbol = instrument
+            .strip_prefix(&self.prefix)
+            .and_then(|name| Symbol::parse(name).ok());
+        self.known.insert(Arc::clone(instrument), symbol.clone());
+        symbol
+    }
+}
+
 /// Forwards the ticker's events and states as the engine's feed events until either
 /// side ends.
 async fn forward(
-    prefix: String,
+    mut symbols: Symbols,
     mut events: mpsc::Receiver<MarketEvent>,
     mut states: tokio::sync::watch::Receiver<TickerState>,
     out: mpsc::Sender<FeedEvent>,
@@ -75,13 +113,10 @@ async fn forward(
         let event = tokio::select! {
             event = events.recv() => match event {
                 None => return,
-                Some(MarketEvent::Tick { instrument, price }) => {
-                    let name = instrument.strip_prefix(&prefix);
-                    match name.and_then(|n| Symbol::parse(n).ok()) {
-                        Some(symbol) => FeedEvent::Tick { symbol, price },
-                        None => continue,
-                    }
-                }
+                Some(MarketEvent::Tick { instrument, price }) => match symbols.of(&instrument) {
+                    Some(symbol) => FeedEvent::Tick { symbol, price },
+                    None => continue,
+                },
                 Some(MarketEvent::Order(snapshot)) => FeedEvent::Order(update_of(&snapshot)),
             },
             changed = states.changed() => {
@@ -95,5 +130,22 @@ async fn forward(
         if out.send(event).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instruments_map_to_symbols_of_the_exchange_once() {
+        let mut symbols = Symbols::new("NSE");
+        let infy: Arc<str> = Arc::from("NSE:INFY");
+        let first = symbols.of(&infy);
+        assert_eq!(first.as_ref().map(Symbol::as_str), Some("INFY"));
+        assert_eq!(symbols.of(&infy), first, "remembered");
+        assert_eq!(symbols.of(&Arc::from("BSE:INFY")), None, "another exchange");
+        assert_eq!(symbols.of(&Arc::from("NSE:NIFTY 50")), None, "not a symbol");
+        assert_eq!(symbols.known.len(), 3);
     }
 }

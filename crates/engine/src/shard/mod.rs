@@ -48,8 +48,9 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 pub(crate) enum Command {
     Candle(Symbol, CandleInput, Reply<CandleReport>),
     Price(Symbol, Price, Reply<PriceReport>),
-    /// A live price (ticker, poll): like `Price`, nobody waits for the answer.
-    Tick(Symbol, Price),
+    /// Live prices (ticker, poll), the latest per symbol: like `Price`, nobody
+    /// waits for the answer (see `feed::PendingTicks`).
+    Ticks(Arc<crate::feed::PendingTicks>),
     Manual(Symbol, Side, Option<Quantity>, Reply<OrderRecord>),
     Exit(Symbol, Reply<crate::report::ExitOutcome>),
     Reset(Symbol, bool, Reply<()>),
@@ -166,6 +167,21 @@ impl Shard {
         }
     }
 
+    /// One live price, checked like `Price`; nobody waits for the answer.
+    async fn on_tick(&mut self, symbol: Symbol, price: Price) {
+        match self.on_price(symbol.clone(), price).await {
+            Ok(report) => {
+                if let Some(exit) = &report.exit {
+                    tracing::info!(%symbol, %price, ?exit, "live price exit");
+                }
+            }
+            Err(error) => {
+                tracing::error!(%symbol, %price, %error, "live price not applied")
+            }
+        }
+        self.note(&symbol, Some(price));
+    }
+
     /// One command (the single step a test can call directly): a candle is
     /// started (see [`Shard::candle`]); anything else first waits for the
     /// outstanding candles, then runs start to finish.
@@ -181,18 +197,12 @@ impl Shard {
                 self.note(&symbol, Some(price));
                 let _ = reply.send(done);
             }
-            Command::Tick(symbol, price) => {
-                match self.on_price(symbol.clone(), price).await {
-                    Ok(report) => {
-                        if let Some(exit) = &report.exit {
-                            tracing::info!(%symbol, %price, ?exit, "live price exit");
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(%symbol, %price, %error, "live price not applied")
-                    }
+            Command::Ticks(pending) => {
+                let mut ticks = pending.take();
+                for (symbol, price) in ticks.drain(..) {
+                    self.on_tick(symbol, price).await;
                 }
-                self.note(&symbol, Some(price));
+                pending.recycle(ticks);
             }
             Command::Manual(symbol, side, quantity, reply) => {
                 let _ = reply.send(self.manual_order(symbol, side, quantity).await);

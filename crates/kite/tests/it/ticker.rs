@@ -19,7 +19,7 @@ async fn tick(events: &mut Receiver<MarketEvent>, instrument: &str, want: Price)
                 instrument: key,
                 price,
             } = &event
-                && key == instrument
+                && &**key == instrument
                 && *price == want
             {
                 return true;
