@@ -187,6 +187,35 @@ impl Broker for SessionWatch {
         Box::pin(async move { self.note(self.inner.cancel(id).await) })
     }
 
+    fn modify_stop<'a>(
+        &'a self,
+        id: &'a str,
+        order: crate::broker::StopOrder,
+    ) -> BoxFuture<'a, Result<OrderId, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.modify_stop(id, order).await) })
+    }
+
+    fn order_history<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::broker::OrderStep>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.order_history(id).await) })
+    }
+
+    fn trades<'a>(
+        &'a self,
+        id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<crate::broker::Fill>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.trades(id).await) })
+    }
+
+    fn ohlc_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.ohlc_many(symbols).await) })
+    }
+
     // Everything below only forwards: a method left to the trait's default here
     // would silently turn the wrapped broker's feature off (its live feed, its
     // postbacks), so every method of `Broker` is spelled out.
@@ -225,6 +254,10 @@ impl Broker for SessionWatch {
 
     fn verify_postback(&self, body: &[u8]) -> Result<OrderUpdate, BrokerError> {
         self.inner.verify_postback(body)
+    }
+
+    fn instrument(&self, symbol: &Symbol) -> Result<crate::broker::InstrumentInfo, BrokerError> {
+        self.inner.instrument(symbol)
     }
 }
 

@@ -24,6 +24,10 @@
 //!   through [`Broker::start_feed`]: ticks of `EXCHANGE:SYMBOL` become the engine's
 //!   symbols, order updates become [`OrderUpdate`]s, ticker states [`FeedState`]s.
 //!   Postbacks are verified with the app's API secret before they are trusted.
+//! - The resting SL-M stop's trigger moves with `modify_stop` (Kite's modify, rounded
+//!   onto the tick like a placement); order history, fills (`trades`), instrument
+//!   lookup (the loaded dump: token, tick, lot, segment) and OHLC of many symbols
+//!   map Kite's exact types to the engine's.
 
 use std::sync::{Arc, OnceLock};
 
@@ -36,8 +40,8 @@ use tokio::sync::mpsc;
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
-    OrderReport, OrderStatus, PositionReport, Side,
+    BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, Ohlc, OrderId,
+    OrderProgress, OrderReport, OrderStatus, OrderStep, PositionReport, Side,
 };
 mod feed;
 
@@ -123,12 +127,21 @@ impl KiteAdapter {
         &self,
         order: crate::broker::StopOrder,
     ) -> Result<OrderId, BrokerError> {
+        let request = self.stop_request(order)?;
+        // The same rule as every placement: a stop whose answer was lost and that
+        // is not in the book yet is of unknown outcome, never "not placed" (a
+        // resting stop kitebreak forgot could later open a position of its own).
+        self.send(&request).await
+    }
+
+    /// The SL-M request of `order` (MIS only).
+    fn stop_request(&self, order: crate::broker::StopOrder) -> Result<OrderRequest, BrokerError> {
         if self.product != Product::Mis {
             return Err(BrokerError::Unsupported(
                 "exchange-side protection for CNC/NRML (a GTT OCO) is not built yet",
             ));
         }
-        let request = OrderRequest {
+        Ok(OrderRequest {
             tag: Tag::new(&order.tag).map_err(broker_error)?,
             instrument: self.key(&order.symbol),
             side: match order.side {
@@ -140,11 +153,7 @@ impl KiteAdapter {
                 trigger: order.trigger,
             },
             product: self.product,
-        };
-        // The same rule as every placement: a stop whose answer was lost and that
-        // is not in the book yet is of unknown outcome, never "not placed" (a
-        // resting stop kitebreak forgot could later open a position of its own).
-        self.send(&request).await
+        })
     }
 
     /// Sends one placement exactly once. A lost answer is looked up by its tag;
@@ -247,6 +256,22 @@ pub(crate) fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
                 .unwrap_or_else(|| format!("{state:?}").to_lowercase());
             OrderStatus::Rejected { reason }
         }
+    }
+}
+
+/// One state of an order's history, with Kite's status text.
+fn step_of(snapshot: &OrderSnapshot) -> OrderStep {
+    let state = match &snapshot.state {
+        kitebreak_kite::OrderState::Pending(status) => status.clone(),
+        kitebreak_kite::OrderState::Complete => "COMPLETE".to_owned(),
+        kitebreak_kite::OrderState::Rejected => "REJECTED".to_owned(),
+        kitebreak_kite::OrderState::Cancelled => "CANCELLED".to_owned(),
+    };
+    OrderStep {
+        state,
+        filled_quantity: snapshot.filled_quantity,
+        average_price: snapshot.average_price,
+        time: snapshot.time,
     }
 }
 
@@ -412,6 +437,94 @@ impl Broker for KiteAdapter {
             Err(KiteError::InvalidInput(message)) => Err(BrokerError::Forged(message)),
             Err(error) => Err(BrokerError::BadPostback(error.to_string())),
         }
+    }
+
+    fn modify_stop<'a>(
+        &'a self,
+        id: &'a str,
+        order: crate::broker::StopOrder,
+    ) -> BoxFuture<'a, Result<OrderId, BrokerError>> {
+        Box::pin(async move {
+            let request = self.stop_request(order)?;
+            // Not retried (Kite's modify is not either): on an error the stop may
+            // still rest at its old trigger, and the caller reads it again.
+            self.kite
+                .modify_order(id, &request)
+                .await
+                .map_err(broker_error)
+        })
+    }
+
+    fn order_history<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<OrderStep>, BrokerError>> {
+        Box::pin(async move {
+            let history = self.kite.order_history(id).await.map_err(broker_error)?;
+            Ok(history.iter().map(step_of).collect())
+        })
+    }
+
+    fn trades<'a>(&'a self, id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
+        Box::pin(async move {
+            let fills = match id {
+                Some(id) => self.kite.order_fills(id).await,
+                None => self.kite.trades().await,
+            }
+            .map_err(broker_error)?;
+            Ok(fills
+                .iter()
+                .filter_map(|fill| {
+                    Some(Fill {
+                        trade_id: fill.trade_id.clone(),
+                        order_id: fill.order_id.clone(),
+                        symbol: self.symbol_of(&fill.instrument)?,
+                        quantity: Quantity::new(fill.quantity).ok()?,
+                        price: fill.price,
+                        time: fill.time,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn instrument(&self, symbol: &Symbol) -> Result<InstrumentInfo, BrokerError> {
+        let found = self
+            .kite
+            .instrument(&self.key(symbol))
+            .map_err(broker_error)?;
+        Ok(InstrumentInfo {
+            symbol: symbol.clone(),
+            token: found.token,
+            tick: found.tick,
+            lot_size: found.lot_size,
+            segment: found.segment,
+        })
+    }
+
+    fn ohlc_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
+        Box::pin(async move {
+            let keys: Vec<String> = symbols.iter().map(|s| self.key(s)).collect();
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let mut all = self.kite.ohlc(&refs).await.map_err(broker_error)?;
+            Ok(symbols
+                .iter()
+                .zip(&keys)
+                .filter_map(|(symbol, key)| {
+                    let found = all.remove(key)?;
+                    let ohlc = Ohlc {
+                        open: found.open,
+                        high: found.high,
+                        low: found.low,
+                        close: found.last,
+                    };
+                    Some((symbol.clone(), ohlc))
+                })
+                .collect())
+        })
     }
 
     fn ltp_many<'a>(
