@@ -43,6 +43,7 @@ use crate::broker::{
     BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, Ohlc, OrderId,
     OrderProgress, OrderReport, OrderStatus, OrderStep, PositionReport, Side,
 };
+mod calls;
 mod feed;
 
 use crate::feed::{FeedEvent, OrderUpdate};
@@ -259,22 +260,6 @@ pub(crate) fn status_of(snapshot: &OrderSnapshot) -> OrderStatus {
     }
 }
 
-/// One state of an order's history, with Kite's status text.
-fn step_of(snapshot: &OrderSnapshot) -> OrderStep {
-    let state = match &snapshot.state {
-        kitebreak_kite::OrderState::Pending(status) => status.clone(),
-        kitebreak_kite::OrderState::Complete => "COMPLETE".to_owned(),
-        kitebreak_kite::OrderState::Rejected => "REJECTED".to_owned(),
-        kitebreak_kite::OrderState::Cancelled => "CANCELLED".to_owned(),
-    };
-    OrderStep {
-        state,
-        filled_quantity: snapshot.filled_quantity,
-        average_price: snapshot.average_price,
-        time: snapshot.time,
-    }
-}
-
 /// An order of the book, as found by its tag.
 pub(crate) fn found(snapshot: &OrderSnapshot) -> FoundOrder {
     FoundOrder {
@@ -444,87 +429,29 @@ impl Broker for KiteAdapter {
         id: &'a str,
         order: crate::broker::StopOrder,
     ) -> BoxFuture<'a, Result<OrderId, BrokerError>> {
-        Box::pin(async move {
-            let request = self.stop_request(order)?;
-            // Not retried (Kite's modify is not either): on an error the stop may
-            // still rest at its old trigger, and the caller reads it again.
-            self.kite
-                .modify_order(id, &request)
-                .await
-                .map_err(broker_error)
-        })
+        Box::pin(self.modify_stop_order(id, order))
     }
 
     fn order_history<'a>(
         &'a self,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<OrderStep>, BrokerError>> {
-        Box::pin(async move {
-            let history = self.kite.order_history(id).await.map_err(broker_error)?;
-            Ok(history.iter().map(step_of).collect())
-        })
+        Box::pin(self.history(id))
     }
 
     fn trades<'a>(&'a self, id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
-        Box::pin(async move {
-            let fills = match id {
-                Some(id) => self.kite.order_fills(id).await,
-                None => self.kite.trades().await,
-            }
-            .map_err(broker_error)?;
-            Ok(fills
-                .iter()
-                .filter_map(|fill| {
-                    Some(Fill {
-                        trade_id: fill.trade_id.clone(),
-                        order_id: fill.order_id.clone(),
-                        symbol: self.symbol_of(&fill.instrument)?,
-                        quantity: Quantity::new(fill.quantity).ok()?,
-                        price: fill.price,
-                        time: fill.time,
-                    })
-                })
-                .collect())
-        })
+        Box::pin(self.fills(id))
     }
 
     fn instrument(&self, symbol: &Symbol) -> Result<InstrumentInfo, BrokerError> {
-        let found = self
-            .kite
-            .instrument(&self.key(symbol))
-            .map_err(broker_error)?;
-        Ok(InstrumentInfo {
-            symbol: symbol.clone(),
-            token: found.token,
-            tick: found.tick,
-            lot_size: found.lot_size,
-            segment: found.segment,
-        })
+        self.instrument_info(symbol)
     }
 
     fn ohlc_many<'a>(
         &'a self,
         symbols: &'a [Symbol],
     ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
-        Box::pin(async move {
-            let keys: Vec<String> = symbols.iter().map(|s| self.key(s)).collect();
-            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-            let mut all = self.kite.ohlc(&refs).await.map_err(broker_error)?;
-            Ok(symbols
-                .iter()
-                .zip(&keys)
-                .filter_map(|(symbol, key)| {
-                    let found = all.remove(key)?;
-                    let ohlc = Ohlc {
-                        open: found.open,
-                        high: found.high,
-                        low: found.low,
-                        close: found.last,
-                    };
-                    Some((symbol.clone(), ohlc))
-                })
-                .collect())
-        })
+        Box::pin(self.ohlc_of(symbols))
     }
 
     fn ltp_many<'a>(
