@@ -2,8 +2,10 @@
 //!
 //! Deliberately small: place a market order under a unique tag, learn its final
 //! status, find an order again by its tag (after a lost answer or a crash), read last
-//! traded prices (one symbol, or many in one call for the polling fallback), and list
-//! orders and positions. The paper broker and the Kite adapter implement it. The
+//! traded prices and OHLC (one symbol, or many in one call for the polling fallback),
+//! list orders, positions and fills, read one order's history, look an instrument up,
+//! and place, move (`modify_stop`) and cancel the resting stop of exchange-side
+//! protection. Optional calls default to [`BrokerError::Unsupported`]. The paper broker and the Kite adapter implement it. The
 //! engine holds an `Arc<dyn Broker>`, so futures are boxed by hand (async fns in
 //! traits are not object safe).
 
@@ -152,6 +154,51 @@ pub struct Ohlc {
     pub low: Price,
     /// Latest price.
     pub close: Price,
+}
+
+/// One state an order went through, as the broker's order history shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderStep {
+    /// The broker's status text (Kite's: `OPEN`, `TRIGGER PENDING`, `COMPLETE`, ...).
+    pub state: String,
+    /// Units filled by then.
+    pub filled_quantity: u32,
+    /// Average fill price by then, once anything filled.
+    pub average_price: Option<Price>,
+    /// When the order entered this state.
+    pub time: Timestamp,
+}
+
+/// One fill (a trade) of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    /// The broker's trade id.
+    pub trade_id: String,
+    /// The order it filled.
+    pub order_id: OrderId,
+    /// The instrument.
+    pub symbol: Symbol,
+    /// Units filled.
+    pub quantity: Quantity,
+    /// Fill price.
+    pub price: Price,
+    /// When it filled.
+    pub time: Timestamp,
+}
+
+/// A symbol as the broker knows it: what its orders must respect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstrumentInfo {
+    /// The engine's symbol.
+    pub symbol: Symbol,
+    /// The broker's id for it (Kite's instrument token).
+    pub token: u32,
+    /// Smallest price step.
+    pub tick: Price,
+    /// Units per lot.
+    pub lot_size: u32,
+    /// The broker's segment (`NSE`, `NFO-OPT`, ...).
+    pub segment: String,
 }
 
 /// Why a broker call failed.
@@ -384,5 +431,54 @@ pub trait Broker: Send + Sync + 'static {
     /// verification is [`BrokerError::Forged`] and must change nothing.
     fn verify_postback(&self, _body: &[u8]) -> Result<crate::OrderUpdate, BrokerError> {
         Err(BrokerError::Unsupported("postbacks"))
+    }
+
+    /// Moves the trigger of a resting stop order placed by [`Broker::place_stop`]
+    /// (`order` as it should now be; its tag cannot change). The broker rounds the
+    /// trigger onto its tick like a placement's. An error means the stop may still
+    /// rest at its old trigger: read it again.
+    fn modify_stop<'a>(
+        &'a self,
+        _id: &'a str,
+        _order: StopOrder,
+    ) -> BoxFuture<'a, Result<OrderId, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("modifying orders")) })
+    }
+
+    /// Every state order `id` went through, oldest first.
+    fn order_history<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<OrderStep>, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("order history")) })
+    }
+
+    /// Today's fills, or only those of order `id`.
+    fn trades<'a>(&'a self, _id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("trades")) })
+    }
+
+    /// The broker's instrument for `symbol` (token, tick, lot size, segment).
+    fn instrument(&self, _symbol: &Symbol) -> Result<InstrumentInfo, BrokerError> {
+        Err(BrokerError::Unsupported("instrument lookup"))
+    }
+
+    /// Open, high, low and latest prices of many symbols in as few calls as the
+    /// broker allows. Symbols without prices are left out.
+    fn ohlc_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
+        Box::pin(async move {
+            let mut all = Vec::with_capacity(symbols.len());
+            for symbol in symbols {
+                match self.ohlc(symbol).await {
+                    Ok(ohlc) => all.push((symbol.clone(), ohlc)),
+                    Err(BrokerError::NoPrice(_)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(all)
+        })
     }
 }

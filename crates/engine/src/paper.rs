@@ -3,7 +3,9 @@
 //! It is its own type with no network code and no handle to any live broker, so a
 //! paper engine cannot reach a live order path by construction. Its book lives in
 //! memory: after a restart it knows no orders (the engine marks orders that were
-//! pending at a crash as LOST, see `recovery`).
+//! pending at a crash as LOST, see `recovery`). Its order history and fills come from
+//! that book (one final state and at most one fill per order); it has no stops to
+//! modify and no instrument catalogue (both `Unsupported`).
 //!
 //! The book sits behind one `std::sync::Mutex`: every critical section is a map lookup
 //! or insert with no `.await` inside, far cheaper than the SQLite commit each order
@@ -17,8 +19,8 @@ use kitebreak_price::{Price, Ratio, Rounding};
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
-    OrderReport, OrderStatus, PositionReport, Side,
+    BoxFuture, Broker, BrokerError, Fill, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
+    OrderReport, OrderStatus, OrderStep, PositionReport, Side,
 };
 
 /// The paper broker: immediate fills at the last observed price, with optional
@@ -173,6 +175,64 @@ impl Broker for PaperBroker {
         let mut positions: Vec<PositionReport> = positions.into_values().collect();
         positions.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         Box::pin(async move { Ok(positions) })
+    }
+
+    fn order_history<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<OrderStep>, BrokerError>> {
+        // A paper order is final the moment it is placed: one state.
+        let book = self.book();
+        let history = book
+            .by_id
+            .get(id)
+            .and_then(|&index| book.orders.get(index))
+            .map(|report| match &report.status {
+                OrderStatus::Complete {
+                    average_price,
+                    filled_quantity,
+                    time,
+                } => vec![OrderStep {
+                    state: "COMPLETE".to_owned(),
+                    filled_quantity: filled_quantity.get(),
+                    average_price: Some(*average_price),
+                    time: *time,
+                }],
+                OrderStatus::Rejected { .. } => vec![OrderStep {
+                    state: "REJECTED".to_owned(),
+                    filled_quantity: 0,
+                    average_price: None,
+                    time: Timestamp::now(),
+                }],
+            })
+            .ok_or_else(|| BrokerError::UnknownOrder(id.to_owned()));
+        Box::pin(async move { history })
+    }
+
+    fn trades<'a>(&'a self, id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
+        // Each filled paper order is one fill, its trade id the order's.
+        let fills = self
+            .book()
+            .orders
+            .iter()
+            .filter(|report| id.is_none_or(|id| report.order_id == id))
+            .filter_map(|report| match &report.status {
+                OrderStatus::Complete {
+                    average_price,
+                    filled_quantity,
+                    time,
+                } => Some(Fill {
+                    trade_id: report.order_id.clone(),
+                    order_id: report.order_id.clone(),
+                    symbol: report.order.symbol.clone(),
+                    quantity: *filled_quantity,
+                    price: *average_price,
+                    time: *time,
+                }),
+                OrderStatus::Rejected { .. } => None,
+            })
+            .collect();
+        Box::pin(async move { Ok(fills) })
     }
 
     fn observe(&self, symbol: &Symbol, price: Price) {

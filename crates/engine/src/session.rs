@@ -187,6 +187,35 @@ impl Broker for SessionWatch {
         Box::pin(async move { self.note(self.inner.cancel(id).await) })
     }
 
+    fn modify_stop<'a>(
+        &'a self,
+        id: &'a str,
+        order: crate::broker::StopOrder,
+    ) -> BoxFuture<'a, Result<OrderId, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.modify_stop(id, order).await) })
+    }
+
+    fn order_history<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::broker::OrderStep>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.order_history(id).await) })
+    }
+
+    fn trades<'a>(
+        &'a self,
+        id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<crate::broker::Fill>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.trades(id).await) })
+    }
+
+    fn ohlc_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.ohlc_many(symbols).await) })
+    }
+
     // Everything below only forwards: a method left to the trait's default here
     // would silently turn the wrapped broker's feature off (its live feed, its
     // postbacks), so every method of `Broker` is spelled out.
@@ -225,6 +254,10 @@ impl Broker for SessionWatch {
 
     fn verify_postback(&self, body: &[u8]) -> Result<OrderUpdate, BrokerError> {
         self.inner.verify_postback(body)
+    }
+
+    fn instrument(&self, symbol: &Symbol) -> Result<crate::broker::InstrumentInfo, BrokerError> {
+        self.inner.instrument(symbol)
     }
 }
 
@@ -284,6 +317,63 @@ mod tests {
         ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
             Box::pin(async { Err(BrokerError::SessionExpired) })
         }
+        fn modify_stop<'a>(
+            &'a self,
+            _: &'a str,
+            _: crate::broker::StopOrder,
+        ) -> BoxFuture<'a, Result<OrderId, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn order_history<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<Vec<crate::broker::OrderStep>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn trades<'a>(
+            &'a self,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<Vec<crate::broker::Fill>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn ohlc_many<'a>(
+            &'a self,
+            _: &'a [Symbol],
+        ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn instrument(&self, _: &Symbol) -> Result<crate::broker::InstrumentInfo, BrokerError> {
+            Err(BrokerError::SessionExpired)
+        }
+    }
+
+    /// The calls the trait defaults to `Unsupported` reach the wrapped broker: a
+    /// wrapper that fell back to the default would answer `Unsupported` instead.
+    #[tokio::test]
+    async fn the_order_and_catalogue_calls_are_forwarded_not_defaulted() {
+        let at: Timestamp = "2026-11-25T04:30:00Z".parse().expect("time");
+        let session = SessionState::new(None);
+        let watched = SessionWatch::new(Arc::new(Dead), session, Arc::new(ManualClock::new(at)));
+        let symbol = Symbol::parse("INFY").expect("symbol");
+        let stop = crate::broker::StopOrder {
+            tag: "kbstop".into(),
+            symbol: symbol.clone(),
+            side: crate::broker::Side::Sell,
+            quantity: kitebreak_price::Quantity::new(1).expect("quantity"),
+            trigger: "95".parse().expect("price"),
+        };
+        let expired = |e: &BrokerError| matches!(e, BrokerError::SessionExpired);
+        assert!(
+            watched
+                .modify_stop("1", stop)
+                .await
+                .is_err_and(|e| expired(&e))
+        );
+        assert!(watched.order_history("1").await.is_err_and(|e| expired(&e)));
+        assert!(watched.trades(None).await.is_err_and(|e| expired(&e)));
+        let many = std::slice::from_ref(&symbol);
+        assert!(watched.ohlc_many(many).await.is_err_and(|e| expired(&e)));
+        assert!(watched.instrument(&symbol).is_err_and(|e| expired(&e)));
     }
 
     #[tokio::test]

@@ -24,6 +24,10 @@
 //!   through [`Broker::start_feed`]: ticks of `EXCHANGE:SYMBOL` become the engine's
 //!   symbols, order updates become [`OrderUpdate`]s, ticker states [`FeedState`]s.
 //!   Postbacks are verified with the app's API secret before they are trusted.
+//! - The resting SL-M stop's trigger moves with `modify_stop` (Kite's modify, rounded
+//!   onto the tick like a placement); order history, fills (`trades`), instrument
+//!   lookup (the loaded dump: token, tick, lot, segment) and OHLC of many symbols
+//!   map Kite's exact types to the engine's.
 
 use std::sync::{Arc, OnceLock};
 
@@ -36,9 +40,10 @@ use tokio::sync::mpsc;
 
 use crate::Symbol;
 use crate::broker::{
-    BoxFuture, Broker, BrokerError, FoundOrder, MarketOrder, Ohlc, OrderId, OrderProgress,
-    OrderReport, OrderStatus, PositionReport, Side,
+    BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, Ohlc, OrderId,
+    OrderProgress, OrderReport, OrderStatus, OrderStep, PositionReport, Side,
 };
+mod calls;
 mod feed;
 
 use crate::feed::{FeedEvent, OrderUpdate};
@@ -123,12 +128,21 @@ impl KiteAdapter {
         &self,
         order: crate::broker::StopOrder,
     ) -> Result<OrderId, BrokerError> {
+        let request = self.stop_request(order)?;
+        // The same rule as every placement: a stop whose answer was lost and that
+        // is not in the book yet is of unknown outcome, never "not placed" (a
+        // resting stop kitebreak forgot could later open a position of its own).
+        self.send(&request).await
+    }
+
+    /// The SL-M request of `order` (MIS only).
+    fn stop_request(&self, order: crate::broker::StopOrder) -> Result<OrderRequest, BrokerError> {
         if self.product != Product::Mis {
             return Err(BrokerError::Unsupported(
                 "exchange-side protection for CNC/NRML (a GTT OCO) is not built yet",
             ));
         }
-        let request = OrderRequest {
+        Ok(OrderRequest {
             tag: Tag::new(&order.tag).map_err(broker_error)?,
             instrument: self.key(&order.symbol),
             side: match order.side {
@@ -140,11 +154,7 @@ impl KiteAdapter {
                 trigger: order.trigger,
             },
             product: self.product,
-        };
-        // The same rule as every placement: a stop whose answer was lost and that
-        // is not in the book yet is of unknown outcome, never "not placed" (a
-        // resting stop kitebreak forgot could later open a position of its own).
-        self.send(&request).await
+        })
     }
 
     /// Sends one placement exactly once. A lost answer is looked up by its tag;
@@ -412,6 +422,36 @@ impl Broker for KiteAdapter {
             Err(KiteError::InvalidInput(message)) => Err(BrokerError::Forged(message)),
             Err(error) => Err(BrokerError::BadPostback(error.to_string())),
         }
+    }
+
+    fn modify_stop<'a>(
+        &'a self,
+        id: &'a str,
+        order: crate::broker::StopOrder,
+    ) -> BoxFuture<'a, Result<OrderId, BrokerError>> {
+        Box::pin(self.modify_stop_order(id, order))
+    }
+
+    fn order_history<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<OrderStep>, BrokerError>> {
+        Box::pin(self.history(id))
+    }
+
+    fn trades<'a>(&'a self, id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
+        Box::pin(self.fills(id))
+    }
+
+    fn instrument(&self, symbol: &Symbol) -> Result<InstrumentInfo, BrokerError> {
+        self.instrument_info(symbol)
+    }
+
+    fn ohlc_many<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
+        Box::pin(self.ohlc_of(symbols))
     }
 
     fn ltp_many<'a>(

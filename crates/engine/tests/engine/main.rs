@@ -4,6 +4,7 @@ mod feed_coalesce;
 mod golden;
 mod helpers;
 mod kite;
+mod kite_calls;
 mod kite_exit;
 mod kite_feed;
 mod kite_protect;
