@@ -65,20 +65,17 @@ pub(crate) async fn open_gate(store: &Store, config: &EngineConfig) -> Result<Ga
     Ok(Gate::new(config, switch, realized))
 }
 
-/// Calls [`Engine::enforce_step`] every `every` until the engine stops.
+/// Calls [`Engine::enforce_step`] every `every` until the engine stops; a failed
+/// step is logged and the next one runs as usual.
 pub(crate) fn spawn_loop(engine: &Engine, every: Duration) {
-    let weak = std::sync::Arc::downgrade(&engine.inner);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tick.tick().await;
-            let Some(inner) = weak.upgrade() else { return };
-            match (Engine { inner }).enforce_step().await {
-                Err(EngineError::Stopped) => return,
-                Err(error) => tracing::error!(%error, "risk enforcement step failed"),
-                Ok(_) => {}
+    crate::engine::spawn_step_loop(engine, every, |engine| async move {
+        match engine.enforce_step().await {
+            Err(EngineError::Stopped) => Err(EngineError::Stopped),
+            Err(error) => {
+                tracing::error!(%error, "risk enforcement step failed");
+                Ok(())
             }
+            Ok(_) => Ok(()),
         }
     });
 }

@@ -150,9 +150,15 @@ impl Engine {
         }
         if let Some(every) = ctx.config.enforce_every {
             crate::enforce::spawn_loop(&engine, every);
-            spawn_retry_loop(&engine, every);
+            spawn_step_loop(
+                &engine,
+                every,
+                |engine| async move { engine.retry_step().await },
+            );
             if crate::shard::protect::enabled(&ctx) {
-                spawn_protect_loop(&engine, every);
+                spawn_step_loop(&engine, every, |engine| async move {
+                    engine.protect_step().await
+                });
             }
         }
         Ok(engine)
@@ -382,8 +388,14 @@ impl Engine {
     }
 }
 
-/// Calls [`Engine::retry_step`] every `every` until the engine stops.
-fn spawn_retry_loop(engine: &Engine, every: std::time::Duration) {
+/// Calls `step` every `every` until the engine stops (the background loops of the
+/// retry, protection and enforcement steps: thin loops around a step tests call
+/// directly). The loop holds the engine weakly, so it never keeps it alive.
+pub(crate) fn spawn_step_loop<F, Fut>(engine: &Engine, every: std::time::Duration, step: F)
+where
+    F: Fn(Engine) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), EngineError>> + Send,
+{
     let weak = Arc::downgrade(&engine.inner);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -391,23 +403,7 @@ fn spawn_retry_loop(engine: &Engine, every: std::time::Duration) {
         loop {
             tick.tick().await;
             let Some(inner) = weak.upgrade() else { return };
-            if let Err(EngineError::Stopped) = (Engine { inner }).retry_step().await {
-                return;
-            }
-        }
-    });
-}
-
-/// Calls [`Engine::protect_step`] every `every` until the engine stops.
-fn spawn_protect_loop(engine: &Engine, every: std::time::Duration) {
-    let weak = Arc::downgrade(&engine.inner);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tick.tick().await;
-            let Some(inner) = weak.upgrade() else { return };
-            if let Err(EngineError::Stopped) = (Engine { inner }).protect_step().await {
+            if let Err(EngineError::Stopped) = step(Engine { inner }).await {
                 return;
             }
         }

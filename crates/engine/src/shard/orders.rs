@@ -44,7 +44,7 @@ fn closing_side(direction: Direction) -> Side {
     }
 }
 
-fn event(symbol: &Symbol, kind: &'static str, detail: serde_json::Value) -> WriteOp {
+pub(super) fn event(symbol: &Symbol, kind: &'static str, detail: serde_json::Value) -> WriteOp {
     WriteOp::Event {
         symbol: Some(symbol.clone()),
         kind,
@@ -52,7 +52,7 @@ fn event(symbol: &Symbol, kind: &'static str, detail: serde_json::Value) -> Writ
     }
 }
 
-fn fill_of(record: &OrderRecord) -> Option<Fill> {
+pub(super) fn fill_of(record: &OrderRecord) -> Option<Fill> {
     match &record.status {
         OrderStatus::Complete {
             average_price,

@@ -33,6 +33,7 @@ use kitebreak_strategy::{
     ClosedTrade, Direction, ExitReason, ExitSignal, Fill, Position, Relevel, Trade,
 };
 
+use super::orders::{event, fill_of};
 use super::retry::repositioned;
 use super::send::final_row;
 use super::{Book, Context};
@@ -76,14 +77,6 @@ fn closing(direction: Direction) -> Side {
     }
 }
 
-fn event(symbol: &Symbol, kind: &'static str, detail: serde_json::Value) -> WriteOp {
-    WriteOp::Event {
-        symbol: Some(symbol.clone()),
-        kind,
-        detail,
-    }
-}
-
 /// The row of a stop that ended without a fill (`CANCELLED`, `REJECTED`, `LOST`).
 fn ended(tag: &str, status: &'static str, order_id: Option<OrderId>, reason: &str) -> WriteOp {
     WriteOp::OrderFinal(OrderFinal {
@@ -116,22 +109,6 @@ fn record_of(
         side: guard.side,
         quantity: guard.quantity,
         status,
-    }
-}
-
-fn fill_of(record: &OrderRecord) -> Option<Fill> {
-    match &record.status {
-        OrderStatus::Complete {
-            average_price,
-            filled_quantity,
-            time,
-        } => Some(Fill {
-            price: *average_price,
-            quantity: *filled_quantity,
-            time: Some(*time),
-            order_id: record.order_id.clone(),
-        }),
-        OrderStatus::Rejected { .. } => None,
     }
 }
 
