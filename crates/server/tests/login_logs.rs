@@ -5,9 +5,10 @@
 //! A test binary of its own, like `logs.rs`: capturing logs reliably needs the
 //! process-wide subscriber, and one test per process keeps other tests' lines out.
 
-use std::io::Write;
+mod capture;
+
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum_test::TestServer;
@@ -18,47 +19,10 @@ use kitebreak_engine::{EngineConfig, KiteAdapter, ManualClock, SessionState};
 use kitebreak_kite::{KiteBroker, KiteConfig};
 use kitebreak_server::{App, ServerConfig};
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
-
-/// Collects formatted log lines in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-}
 
 #[tokio::test]
 async fn no_log_line_carries_a_token_or_the_secret_through_the_http_login() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let logs = capture::capture_all();
 
     let start = Timestamp::from_second(1_795_581_000).expect("start");
     let sim = Sim::start(SimConfig::for_tests(start)).await.expect("sim");

@@ -4,13 +4,11 @@
 //! subscriber (a thread-local one misses spans whose interest another test thread
 //! cached first), and one test per process keeps other tests' lines out.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod capture;
 
 use axum_test::TestServer;
 use kitebreak_server::{App, Secret, ServerConfig};
 use serde_json::json;
-use tracing_subscriber::fmt::MakeWriter;
 
 struct Secured {
     server: TestServer,
@@ -40,45 +38,9 @@ fn candle(passphrase: &str) -> serde_json::Value {
     json!({"symbol": "INFY", "high": 11, "low": 9, "close": 10, "passphrase": passphrase})
 }
 
-/// Collects formatted log lines in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn wrong_secrets_never_show_in_responses_or_logs_and_logs_carry_request_ids() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let logs = capture::capture_all();
     let app = spawn_secured().await;
     let mut bodies = String::new();
     for response in [
