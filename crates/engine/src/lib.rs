@@ -92,9 +92,9 @@ mod symbol;
 mod updates;
 
 pub use broker::{
-    BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, Ohlc, OrderId,
-    OrderProgress, OrderReport, OrderStatus, OrderStep, PositionReport, Side, StopOrder,
-    ThrottleWaits,
+    BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, OcoId, OcoOrder,
+    OcoReport, OcoState, Ohlc, OrderId, OrderProgress, OrderReport, OrderStatus, OrderStep,
+    PositionReport, Side, StopOrder, ThrottleWaits,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EngineConfig, Protection};
