@@ -5,6 +5,7 @@
 //! second exit, and a GTT deleted elsewhere raised while the trade stays watched.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use kite_sim::shared::lock;
@@ -35,6 +36,10 @@ struct Audited {
     inner: KiteAdapter,
     database: PathBuf,
     seen: Mutex<Vec<String>>,
+    /// The GTT is placed but its answer is lost (`OutcomeUnknown`).
+    lose_answer: AtomicBool,
+    /// Deletes answer "unavailable" without reaching the sim.
+    delete_fails: AtomicBool,
 }
 
 impl Broker for Audited {
@@ -79,10 +84,17 @@ impl Broker for Audited {
             let statuses = gtt_rows(&self.database).await;
             let pending = statuses.last().map_or("MISSING".into(), |r| r.1.clone());
             lock(&self.seen).push(pending);
-            self.inner.place_oco(order).await
+            let placed = self.inner.place_oco(order).await;
+            if self.lose_answer.load(Ordering::SeqCst) && placed.is_ok() {
+                return Err(BrokerError::OutcomeUnknown("GTT NSE:INFY".into()));
+            }
+            placed
         })
     }
     fn cancel_oco<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OcoReport, BrokerError>> {
+        if self.delete_fails.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(BrokerError::Unavailable("delete timed out".into())) });
+        }
         self.inner.cancel_oco(id)
     }
     fn oco_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OcoReport, BrokerError>> {
@@ -132,6 +144,8 @@ async fn spawn_protected() -> (Env, Arc<Audited>) {
         inner: cnc(&sim, dir.path()).await,
         database: dir.path().join("kitebreak.db"),
         seen: Mutex::new(Vec::new()),
+        lose_answer: AtomicBool::new(false),
+        delete_fails: AtomicBool::new(false),
     });
     let engine = start_with(dir.path(), audited.clone(), protected).await;
     (Env { sim, engine, dir }, audited)
@@ -368,4 +382,107 @@ async fn a_gtt_deleted_elsewhere_is_raised_and_the_trade_stays_open_and_watched(
         report.exit
     );
     env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_gtt_that_fired_first_closes_the_trade_from_its_order_and_no_exit_is_sent() {
+    let (env, _) = spawn_protected().await;
+    enter(&env).await;
+    // Through the stop: the GTT's stop leg fires and fills at the exchange first.
+    env.price("104");
+    env.engine
+        .price(sym("INFY"), p("104"))
+        .await
+        .expect("price");
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    let closed = last_closed(&env.engine).await.closed;
+    assert_eq!(closed.exit_reason, ExitReason::Loss);
+    assert_eq!(closed.price_exit, p("104"), "the GTT order's own fill");
+    assert_eq!(env.placements().len(), 1, "entry only: no second exit");
+    assert_eq!(gtt_rows(&database(&env)).await[0].1, "COMPLETE");
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_gtt_whose_answer_was_lost_is_found_by_its_terms_and_deleted_before_the_exit() {
+    let (env, audited) = spawn_protected().await;
+    audited.lose_answer.store(true, Ordering::SeqCst);
+    enter(&env).await;
+    assert_eq!(
+        gtt_rows(&database(&env)).await[0].2,
+        None,
+        "no id known yet"
+    );
+    env.engine.protect_step().await.expect("protect step");
+    let rows = gtt_rows(&database(&env)).await;
+    assert_eq!(rows.len(), 1, "found, not placed again");
+    assert_eq!(rows[0].2.as_deref(), Some("1"), "its trigger id recorded");
+    assert_eq!(requests(&env, "POST", "/gtt/triggers").len(), 1);
+    let outcome = env.engine.exit(sym("INFY")).await.expect("manual exit");
+    assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
+    assert_eq!(requests(&env, "DELETE", "/gtt/triggers/1").len(), 1);
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_gtt_that_cannot_be_deleted_sends_no_exit() {
+    let (env, audited) = spawn_protected().await;
+    enter(&env).await;
+    audited.delete_fails.store(true, Ordering::SeqCst);
+    let outcome = env.engine.exit(sym("INFY")).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(env.placements().len(), 1, "no exit while the GTT may fire");
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_ne!(status.position, PositionState::Flat);
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn at_start_a_gtt_whose_trade_is_gone_is_deleted() {
+    let (mut env, _) = spawn_protected().await;
+    enter(&env).await;
+    env.engine.shutdown().await;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(database(&env));
+    let mut db = options.connect().await.expect("open database");
+    sqlx::query("DELETE FROM open_trades")
+        .execute(&mut db)
+        .await
+        .expect("trade removed");
+    drop(db);
+    restart(&mut env).await;
+    let settled = &env.engine.reconciliation().orders;
+    assert!(
+        settled
+            .iter()
+            .any(|o| o.purpose == "protect_oco" && o.outcome == "cancelled"),
+        "{settled:?}"
+    );
+    assert_eq!(requests(&env, "DELETE", "/gtt/triggers/1").len(), 1);
+    assert_eq!(gtt_rows(&database(&env)).await[0].1, "CANCELLED");
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_mis_adapter_refuses_gtts_without_asking_kite() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mis = adapter(&sim, dir.path()).await;
+    let order = OcoOrder {
+        symbol: sym("INFY"),
+        side: kitebreak_engine::Side::Sell,
+        quantity: Quantity::new(1).expect("quantity"),
+        stop: p("95"),
+        target: p("110"),
+        last_price: p("100"),
+    };
+    let unsupported = |e: &BrokerError| matches!(e, BrokerError::Unsupported(_));
+    assert!(mis.place_oco(order).await.is_err_and(|e| unsupported(&e)));
+    assert!(mis.ocos().await.is_err_and(|e| unsupported(&e)));
+    assert!(
+        !lock(&sim.shared().log)
+            .iter()
+            .any(|r| r.path.starts_with("/gtt")),
+        "nothing reached Kite"
+    );
 }

@@ -30,7 +30,8 @@
 //!
 //! Paper: a no-op. Protection exists for the time kitebreak is down, and the paper
 //! book lives inside the process (`Broker::book_outlives_process` is false), so there
-//! is nothing to guard; the paper broker does not implement `place_stop` either.
+//! is nothing to guard; the paper broker does not implement `place_stop` or
+//! `place_oco` either.
 
 use kitebreak_price::{Price, Quantity};
 use kitebreak_strategy::{
