@@ -3,6 +3,10 @@
 //! entry fills, deleted before kitebreak's own exit, a leg that fired (while running
 //! or while kitebreak was stopped) closing the trade from its order's fill with no
 //! second exit, and a GTT deleted elsewhere raised while the trade stays watched.
+//! Restarts (a GTT that fired while kitebreak was stopped, one that keeps guarding,
+//! one whose trade is gone, one resized) are in `restart`.
+
+mod restart;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -298,60 +302,6 @@ async fn a_target_leg_that_fires_while_running_closes_the_trade_at_a_profit() {
 }
 
 #[tokio::test]
-async fn a_gtt_that_fired_while_kitebreak_was_stopped_closes_the_trade_at_restart() {
-    let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
-    env.engine.shutdown().await;
-    env.price("104.5");
-    restart(&mut env).await;
-    let status = env.engine.status(sym("INFY")).await.expect("status");
-    assert_eq!(status.position, PositionState::Flat);
-    let closed = last_closed(&env.engine).await.closed;
-    assert_eq!(closed.exit_reason, ExitReason::Loss);
-    assert_eq!(closed.price_exit, p("104.5"), "the stop leg's order fill");
-    assert_eq!(closed.trade.quantity.get(), 10);
-    let settled = &env.engine.reconciliation().orders;
-    assert!(
-        settled
-            .iter()
-            .any(|o| o.purpose == "protect_oco" && o.outcome == "filled"),
-        "{settled:?}"
-    );
-    assert_eq!(gtt_rows(&database(&env)).await[0].1, "COMPLETE");
-    env.engine.protect_step().await.expect("protect step");
-    assert_eq!(
-        env.placements().len(),
-        1,
-        "nothing sent twice: only the entry"
-    );
-    assert_eq!(requests(&env, "POST", "/gtt/triggers").len(), 1);
-    env.engine.shutdown().await;
-}
-
-#[tokio::test]
-async fn after_a_restart_an_active_gtt_keeps_guarding_and_is_deleted_on_exit() {
-    let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
-    let tag = gtt_rows(&database(&env)).await[0].0.clone();
-    restart(&mut env).await;
-    let status = env.engine.status(sym("INFY")).await.expect("status");
-    assert_eq!(status.position, PositionState::Open);
-    let protection = status.protection.expect("still guarded");
-    assert_eq!(protection.tag.as_deref(), Some(tag.as_str()));
-    env.engine.protect_step().await.expect("protect step");
-    assert_eq!(
-        requests(&env, "POST", "/gtt/triggers").len(),
-        1,
-        "no second GTT"
-    );
-    let outcome = env.engine.exit(sym("INFY")).await.expect("manual exit");
-    assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
-    assert_eq!(requests(&env, "DELETE", "/gtt/triggers/1").len(), 1);
-    assert_eq!(gtt_rows(&database(&env)).await[0].1, "CANCELLED");
-    env.engine.shutdown().await;
-}
-
-#[tokio::test]
 async fn a_gtt_deleted_elsewhere_is_raised_and_the_trade_stays_open_and_watched() {
     let (env, _) = spawn_protected().await;
     enter(&env).await;
@@ -435,31 +385,6 @@ async fn a_gtt_that_cannot_be_deleted_sends_no_exit() {
     assert_eq!(env.placements().len(), 1, "no exit while the GTT may fire");
     let status = env.engine.status(sym("INFY")).await.expect("status");
     assert_ne!(status.position, PositionState::Flat);
-    env.engine.shutdown().await;
-}
-
-#[tokio::test]
-async fn at_start_a_gtt_whose_trade_is_gone_is_deleted() {
-    let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
-    env.engine.shutdown().await;
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(database(&env));
-    let mut db = options.connect().await.expect("open database");
-    sqlx::query("DELETE FROM open_trades")
-        .execute(&mut db)
-        .await
-        .expect("trade removed");
-    drop(db);
-    restart(&mut env).await;
-    let settled = &env.engine.reconciliation().orders;
-    assert!(
-        settled
-            .iter()
-            .any(|o| o.purpose == "protect_oco" && o.outcome == "cancelled"),
-        "{settled:?}"
-    );
-    assert_eq!(requests(&env, "DELETE", "/gtt/triggers/1").len(), 1);
-    assert_eq!(gtt_rows(&database(&env)).await[0].1, "CANCELLED");
     env.engine.shutdown().await;
 }
 
