@@ -260,7 +260,8 @@ impl KiteBroker {
         GttSnapshot::from_kite(&gtt)
     }
 
-    /// The account's GTTs as Kite lists them (it leaves deleted ones out).
+    /// The account's GTTs as Kite lists them (kite-sim leaves deleted ones out;
+    /// whether Kite does is not documented, so callers read a missing one by id).
     pub async fn gtts(&self) -> Result<Vec<GttSnapshot>, KiteError> {
         let all = self
             .read(Endpoint::Other, |c| c.gtts().into_future())

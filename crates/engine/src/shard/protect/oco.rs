@@ -196,7 +196,7 @@ pub(super) async fn check(
     };
     let report = match ocos.iter().find(|r| r.id == id) {
         Some(report) => report.clone(),
-        // Kite's listing leaves deleted GTTs out: read this one.
+        // A listing may leave deleted GTTs out (kite-sim does): read this one.
         None => match ctx.broker.oco_status(&id).await {
             Ok(report) => report,
             Err(error) => {
