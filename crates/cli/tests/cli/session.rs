@@ -56,9 +56,11 @@ async fn serve_shows_an_expired_session_and_picks_up_a_new_login_without_a_resta
     let (_, health) = server.get("/").await;
     assert_eq!(health["broker_session"], "active", "{health}");
 
-    // Kite kills every token (06:00 IST, or a logout elsewhere).
+    // Kite kills every token (06:00 IST, or a logout elsewhere). On the sim's own
+    // clock: it runs from its start on a monotonic clock, so the system clock's "now"
+    // can be a little ahead of it and leave the token alive for a moment.
     sim.set_faults(Faults {
-        tokens_expire_at: Some(jiff::Timestamp::now()),
+        tokens_expire_at: Some(sim.shared().clock.now()),
         ..Faults::default()
     });
     let (status, answer) = server.get("/ltp/INFY").await;
