@@ -220,8 +220,12 @@ impl Broker for SessionWatch {
     // would silently turn the wrapped broker's feature off (its live feed, its
     // postbacks), so every method of `Broker` is spelled out.
 
-    fn book_outlives_process(&self) -> bool {
-        self.inner.book_outlives_process()
+    fn shows_orders_late(&self) -> bool {
+        self.inner.shows_orders_late()
+    }
+
+    fn exchange_account(&self) -> bool {
+        self.inner.exchange_account()
     }
 
     fn observe(&self, symbol: &Symbol, price: Price) {
