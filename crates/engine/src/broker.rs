@@ -387,10 +387,10 @@ pub trait Broker: Send + Sync + 'static {
         })
     }
 
-    /// Today's orders, oldest first.
+    /// Today's orders, oldest first (paper: every order in its book, all days).
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>>;
 
-    /// Today's net positions.
+    /// Today's net positions (paper: over its whole book).
     fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>>;
 
     /// A price the engine observed (a candle close, a fed price). The paper broker
@@ -467,7 +467,7 @@ pub trait Broker: Send + Sync + 'static {
         Box::pin(async { Err(BrokerError::Unsupported("order history")) })
     }
 
-    /// Today's fills, or only those of order `id`.
+    /// Today's fills, or only those of order `id` (paper: from its whole book).
     fn trades<'a>(&'a self, _id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
         Box::pin(async { Err(BrokerError::Unsupported("trades")) })
     }
