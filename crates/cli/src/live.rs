@@ -9,14 +9,22 @@
 //! every [`INSTRUMENTS_EVERY`], which fetches Kite's new dump once per dump day
 //! (08:30 IST) and keeps the old one if a fetch fails (`keep_instruments_current`),
 //! until `stop` turns true. Secrets are never logged.
+//!
+//! `[orders]` reaches Kite here: `market_protection` goes into the [`KiteConfig`]
+//! (every MARKET and SL-M order carries it), `exchange` and `product` into the
+//! [`KiteAdapter`] (every order's exchange and product; the product also picks the
+//! exchange-side protection: an SL-M stop for MIS, a GTT OCO for CNC/NRML).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use kitebreak_config::Settings;
+use kitebreak_config::{Exchange, MarketProtection, OrderDefaults, Product, Settings};
 use kitebreak_engine::{Broker, KiteAdapter};
-use kitebreak_kite::{KiteBroker, KiteConfig, SessionState, session};
+use kitebreak_kite::{
+    KiteBroker, KiteConfig, MarketProtection as KiteProtection, Product as KiteProduct,
+    SessionState, session,
+};
 use kiteconnect::AccessToken;
 use tokio::sync::watch;
 
@@ -53,7 +61,38 @@ pub fn kite_config(settings: &Settings, roots: &Roots) -> anyhow::Result<Option<
     if let Some(secret) = &settings.secrets.kite_api_secret {
         config = config.with_secret(secret.expose())?;
     }
+    config.market_protection = market_protection(settings.orders.market_protection)?;
     Ok(Some(config))
+}
+
+/// `[orders] market_protection` in the Kite crate's terms.
+fn market_protection(band: MarketProtection) -> anyhow::Result<KiteProtection> {
+    Ok(match band {
+        MarketProtection::Auto => KiteProtection::Automatic,
+        MarketProtection::Percent(percent) => {
+            KiteProtection::percent(percent).context("orders.market_protection")?
+        }
+    })
+}
+
+/// The engine's Kite broker trading with `[orders]`' exchange and product.
+pub fn adapter(kite: KiteBroker, orders: &OrderDefaults) -> KiteAdapter {
+    let exchange = match orders.exchange {
+        Exchange::Nse => "NSE",
+        Exchange::Bse => "BSE",
+        Exchange::Nfo => "NFO",
+        Exchange::Bfo => "BFO",
+        Exchange::Cds => "CDS",
+        Exchange::Bcd => "BCD",
+        Exchange::Mcx => "MCX",
+    };
+    let product = match orders.product {
+        Product::Mis => KiteProduct::Mis,
+        Product::Cnc => KiteProduct::Cnc,
+        Product::Nrml => KiteProduct::Nrml,
+        Product::Mtf => KiteProduct::Mtf,
+    };
+    KiteAdapter::with(kite, exchange, product)
 }
 
 /// A logged-in Kite broker with its instruments loaded, ready for the engine; the
@@ -99,7 +138,7 @@ pub async fn broker(
         .context("loading Kite's instrument list")?;
     tracing::info!(instruments = count, "kite broker ready");
     keep_instruments_current(&kite, INSTRUMENTS_EVERY, jiff::Timestamp::now, stop);
-    Ok(Arc::new(KiteAdapter::new(kite)))
+    Ok(Arc::new(adapter(kite, &settings.orders)))
 }
 
 /// Spawns the instrument dump's refresh loop (one step every `every`, on `clock`)
@@ -123,6 +162,68 @@ fn env_token(text: &str, now: jiff::Timestamp) -> anyhow::Result<(AccessToken, j
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: `[orders]` was validated but every Kite order went out as NSE/MIS
+    /// with automatic market protection.
+    #[tokio::test]
+    async fn the_orders_section_reaches_every_kite_order() {
+        let at: jiff::Timestamp = "2026-11-25T04:30:00Z".parse().expect("time");
+        let sim = kite_sim::Sim::start(kite_sim::SimConfig::for_tests(at))
+            .await
+            .expect("sim");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = [
+            ("KITE_API_KEY", kite_sim::config::DEFAULT_API_KEY),
+            ("KITEBREAK_ORDERS__PRODUCT", "CNC"),
+            ("KITEBREAK_ORDERS__MARKET_PROTECTION", "5"),
+        ];
+        let loaded = kitebreak_config::load(kitebreak_config::Sources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            flags: kitebreak_config::Flags {
+                data_dir: Some(dir.path().to_path_buf()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .expect("settings");
+        let roots = Roots {
+            rest: sim.url().to_string(),
+            ws: sim.ws_url().to_string(),
+            login: sim.url().to_string(),
+        };
+        let config = kite_config(&loaded.settings, &roots)
+            .expect("config")
+            .expect("an API key");
+        assert_eq!(config.market_protection, KiteProtection::Percent(5));
+        let token = AccessToken::new("test_access_token").expect("token");
+        let kite = KiteBroker::new(config, SessionState::new(Some(token)));
+        kite.load_instruments().await.expect("instruments");
+        let adapter = adapter(kite, &loaded.settings.orders);
+        let order = kitebreak_engine::MarketOrder {
+            tag: "KB1".into(),
+            symbol: kitebreak_engine::Symbol::parse("INFY").expect("symbol"),
+            side: kitebreak_engine::Side::Buy,
+            quantity: kitebreak_price::Quantity::new(1).expect("quantity"),
+        };
+        adapter.place_market(order).await.expect("placed");
+        let log = kite_sim::shared::lock(&sim.shared().log).clone();
+        let sent = log
+            .iter()
+            .find(|r| r.method == "POST" && r.path.starts_with("/orders"))
+            .expect("the order reached Kite");
+        let field = |name: &str| {
+            sent.form
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(field("product"), Some("CNC"));
+        assert_eq!(field("exchange"), Some("NSE"));
+        assert_eq!(field("market_protection"), Some("5"));
+    }
 
     /// The loop `serve` spawns loads the next dump day's instruments on its own.
     #[tokio::test]

@@ -11,8 +11,9 @@
 //!   private file (`secrets`), are wrapped in [`Secret`], and [`Loaded::render`]
 //!   (`serve --print-config`) shows only whether each is set.
 //! - `[risk]` and `[market]` become the engine's `RiskLimits` and `MarketRules`,
-//!   which it enforces; of `[orders]` only `protection` reaches the engine
-//!   (`EngineConfig::protection`), the rest is validated but not used yet.
+//!   which it enforces; `[orders] protection` (with the product) becomes
+//!   `EngineConfig::protection`, and `exchange`, `product` and `market_protection`
+//!   reach the Kite adapter through the binary (`kitebreak serve --broker kite`).
 //!
 //! This crate reads files and is handed the environment; it starts nothing. It
 //! builds the engine's and the server's own settings types (`Settings::server_config`)

@@ -53,30 +53,33 @@ pub enum ProtectionMode {
     /// Only kitebreak watches its trades.
     #[default]
     None,
-    /// An SL-M stop order (MIS) rests at the exchange after every entry fill;
-    /// kitebreak cancels it before its own exit. Live broker only (a no-op on paper).
+    /// After every entry fill an SL-M stop order (MIS) or a two-leg GTT at the
+    /// trade's stop and target (CNC/NRML) rests at the broker; kitebreak cancels it
+    /// before its own exit. Live broker only (a no-op on paper).
     Exchange,
 }
 
 impl ProtectionMode {
-    /// Refuses what is not built: a CNC/NRML/MTF trade would need a GTT OCO.
+    /// Refuses what is not built: MTF trades (whether Kite takes GTTs for MTF is
+    /// not confirmed).
     pub fn check(self, product: Product) -> Result<(), String> {
         match (self, product) {
-            (ProtectionMode::Exchange, Product::Cnc | Product::Nrml | Product::Mtf) => Err(
-                "exchange protection is an SL-M stop, for MIS only; the GTT OCO that \
-                 CNC/NRML/MTF trades need is not built yet (use product = \"MIS\" or \
-                 protection = \"none\")"
+            (ProtectionMode::Exchange, Product::Mtf) => Err(
+                "exchange protection is an SL-M stop (MIS) or a GTT OCO (CNC/NRML); \
+                 MTF is not supported (use another product or protection = \"none\")"
                     .into(),
             ),
             _ => Ok(()),
         }
     }
 
-    /// The engine's setting.
-    pub fn engine(self) -> kitebreak_engine::Protection {
-        match self {
-            ProtectionMode::None => kitebreak_engine::Protection::None,
-            ProtectionMode::Exchange => kitebreak_engine::Protection::Exchange,
+    /// The engine's setting for trades of `product`: an SL-M stop for MIS (it lives
+    /// the day, like the position), a GTT OCO for the products held overnight.
+    pub fn engine(self, product: Product) -> kitebreak_engine::Protection {
+        match (self, product) {
+            (ProtectionMode::None, _) => kitebreak_engine::Protection::None,
+            (ProtectionMode::Exchange, Product::Mis) => kitebreak_engine::Protection::Exchange,
+            (ProtectionMode::Exchange, _) => kitebreak_engine::Protection::ExchangeOco,
         }
     }
 }
@@ -137,15 +140,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exchange_protection_is_refused_where_a_gtt_would_be_needed() {
-        assert_eq!(ProtectionMode::Exchange.check(Product::Mis), Ok(()));
-        assert_eq!(ProtectionMode::None.check(Product::Cnc), Ok(()));
-        for product in [Product::Cnc, Product::Nrml, Product::Mtf] {
-            assert!(
-                ProtectionMode::Exchange.check(product).is_err(),
+    fn exchange_protection_is_a_stop_for_mis_and_a_gtt_for_cnc_and_nrml() {
+        use kitebreak_engine::Protection;
+        for product in [Product::Mis, Product::Cnc, Product::Nrml] {
+            assert_eq!(
+                ProtectionMode::Exchange.check(product),
+                Ok(()),
                 "{product:?}"
             );
         }
+        assert!(ProtectionMode::Exchange.check(Product::Mtf).is_err());
+        assert_eq!(ProtectionMode::None.check(Product::Mtf), Ok(()));
+        let engine = |product| ProtectionMode::Exchange.engine(product);
+        assert_eq!(engine(Product::Mis), Protection::Exchange);
+        assert_eq!(engine(Product::Cnc), Protection::ExchangeOco);
+        assert_eq!(engine(Product::Nrml), Protection::ExchangeOco);
+        assert_eq!(ProtectionMode::None.engine(Product::Cnc), Protection::None);
         assert_eq!(ProtectionMode::default(), ProtectionMode::None);
     }
 

@@ -33,7 +33,9 @@ pub(crate) fn render(loaded: &Loaded) -> String {
         let _ = writeln!(out, "#   {name:<width$} = {state}");
     }
     out.push_str(
-        "# [orders] is validated; only protection is used yet (an SL-M stop per MIS trade, live only).\n\
+        "# [orders] applies to a live broker (--broker kite): every order's exchange, product and\n\
+         # market_protection; protection = \"exchange\" rests an SL-M stop (MIS) or a GTT OCO\n\
+         # (CNC/NRML) per open trade.\n\
          # [risk] and [market] are enforced before every entry; [risk] keys left out mean\n\
          # no limit, and a kill switch stored by a previous run wins over kill_switch.\n\
          # [feed] applies to a live broker (--broker kite): its REST polling fallback.\n\n",

@@ -69,7 +69,7 @@ impl Settings {
         engine.risk = self.risk.engine_limits();
         engine.kill_switch = self.risk.engine_kill_switch();
         engine.feed = self.feed;
-        engine.protection = self.orders.protection.engine();
+        engine.protection = self.orders.protection.engine(self.orders.product);
         engine
     }
 

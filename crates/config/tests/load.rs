@@ -283,10 +283,21 @@ fn protection_defaults_to_none_and_exchange_reaches_the_engine() {
     .expect("valid");
     let engine = loaded.settings.engine_config(Path::new("x.db"));
     assert_eq!(engine.protection, kitebreak_engine::Protection::Exchange);
+
+    let loaded = load(Sources {
+        env: env(&[
+            ("KITEBREAK_ORDERS__PROTECTION", "exchange"),
+            ("KITEBREAK_ORDERS__PRODUCT", "CNC"),
+        ]),
+        ..Sources::default()
+    })
+    .expect("a GTT OCO guards CNC trades");
+    let engine = loaded.settings.engine_config(Path::new("x.db"));
+    assert_eq!(engine.protection, kitebreak_engine::Protection::ExchangeOco);
 }
 
 #[test]
-fn protection_refuses_unknown_modes_and_products_that_need_a_gtt() {
+fn protection_refuses_unknown_modes_and_mtf() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = write_config(&dir, "[orders]\nprotection = \"always\"\n");
     let message = load_error(Sources {
@@ -298,12 +309,12 @@ fn protection_refuses_unknown_modes_and_products_that_need_a_gtt() {
     let message = load_error(Sources {
         env: env(&[
             ("KITEBREAK_ORDERS__PROTECTION", "exchange"),
-            ("KITEBREAK_ORDERS__PRODUCT", "CNC"),
+            ("KITEBREAK_ORDERS__PRODUCT", "MTF"),
         ]),
         ..Sources::default()
     });
     assert!(message.contains("`orders.protection`"), "{message}");
-    assert!(message.contains("GTT"), "{message}");
+    assert!(message.contains("MTF"), "{message}");
     assert!(
         message.contains("KITEBREAK_ORDERS__PROTECTION"),
         "{message}"

@@ -251,6 +251,52 @@ impl Broker for Timed {
     fn verify_postback(&self, body: &[u8]) -> Result<kitebreak_engine::OrderUpdate, BrokerError> {
         self.kite.verify_postback(body)
     }
+    fn place_stop(
+        &self,
+        order: kitebreak_engine::StopOrder,
+    ) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
+        self.kite.place_stop(order)
+    }
+    fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
+        self.kite.cancel(id)
+    }
+    fn place_oco(
+        &self,
+        order: kitebreak_engine::OcoOrder,
+    ) -> BoxFuture<'_, Result<kitebreak_engine::OcoId, BrokerError>> {
+        self.kite.place_oco(order)
+    }
+    fn modify_oco<'a>(
+        &'a self,
+        id: &'a str,
+        order: kitebreak_engine::OcoOrder,
+    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoId, BrokerError>> {
+        self.kite.modify_oco(id, order)
+    }
+    fn cancel_oco<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoReport, BrokerError>> {
+        self.kite.cancel_oco(id)
+    }
+    fn oco_status<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoReport, BrokerError>> {
+        self.kite.oco_status(id)
+    }
+    fn ocos(&self) -> BoxFuture<'_, Result<Vec<kitebreak_engine::OcoReport>, BrokerError>> {
+        self.kite.ocos()
+    }
+    fn find_oco<'a>(
+        &'a self,
+        order: &'a kitebreak_engine::OcoOrder,
+    ) -> BoxFuture<'a, Result<Option<kitebreak_engine::OcoReport>, BrokerError>> {
+        self.kite.find_oco(order)
+    }
+    fn order_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
+        self.kite.order_status(id)
+    }
 }
 
 fn placement_waits(engine: &Engine) -> (u64, Duration) {

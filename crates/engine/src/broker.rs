@@ -5,7 +5,9 @@
 //! traded prices and OHLC (one symbol, or many in one call for the polling fallback),
 //! list orders, positions and fills, read one order's history, look an instrument up,
 //! and place, move (`modify_stop`) and cancel the resting stop of exchange-side
-//! protection. Optional calls default to [`BrokerError::Unsupported`]. The paper broker and the Kite adapter implement it. The
+//! protection, or its two-leg GTT (OCO: `place_oco`, `modify_oco`, `cancel_oco`,
+//! `oco_status`, `ocos`, `find_oco`, and `order_status` for the order a GTT placed).
+//! Optional calls default to [`BrokerError::Unsupported`]. The paper broker and the Kite adapter implement it. The
 //! engine holds an `Arc<dyn Broker>`, so futures are boxed by hand (async fns in
 //! traits are not object safe).
 
@@ -16,6 +18,9 @@ use jiff::Timestamp;
 use kitebreak_price::{Price, Quantity};
 
 use crate::Symbol;
+
+mod oco;
+pub use oco::{OcoId, OcoOrder, OcoReport, OcoState};
 
 /// A boxed, sendable future, as the trait's methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -494,5 +499,55 @@ pub trait Broker: Send + Sync + 'static {
             }
             Ok(all)
         })
+    }
+    /// Places a two-leg GTT guarding an open trade (`[orders] protection =
+    /// "exchange"` with a delivery or carry product). Only
+    /// [`BrokerError::OutcomeUnknown`] means it may rest at the broker: find it
+    /// with [`Broker::find_oco`], never place it again blindly.
+    fn place_oco(&self, _order: OcoOrder) -> BoxFuture<'_, Result<OcoId, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("GTT protection")) })
+    }
+
+    /// Replaces the terms of active GTT `id` (the trade's units after a part
+    /// closed). An error means it may still rest with its old terms: read it.
+    fn modify_oco<'a>(
+        &'a self,
+        _id: &'a str,
+        _order: OcoOrder,
+    ) -> BoxFuture<'a, Result<OcoId, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("GTT protection")) })
+    }
+
+    /// Deletes GTT `id` and answers where it ended: `Ended` once deleted (or ended
+    /// before), `Triggered` when a leg fired first (its order is then the caller's
+    /// to settle). An error means it may still be active.
+    fn cancel_oco<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<OcoReport, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("GTT protection")) })
+    }
+
+    /// GTT `id` as the broker shows it now.
+    fn oco_status<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<OcoReport, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("GTT protection")) })
+    }
+
+    /// Every GTT the broker lists (one read: the protection check's).
+    fn ocos(&self) -> BoxFuture<'_, Result<Vec<OcoReport>, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("GTT protection")) })
+    }
+
+    /// The newest GTT that is not deleted and has `order`'s terms (symbol, side,
+    /// units, stop trigger on the tick), if any: how a GTT whose placement answer
+    /// was lost, or that was placed but not recorded, is found again.
+    fn find_oco<'a>(
+        &'a self,
+        _order: &'a OcoOrder,
+    ) -> BoxFuture<'a, Result<Option<OcoReport>, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("GTT protection")) })
+    }
+
+    /// Order `id` as the broker's book shows it now (no wait): the order a GTT's
+    /// leg placed, which carries no tag.
+    fn order_status<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
+        Box::pin(async { Err(BrokerError::Unsupported("order lookup by id")) })
     }
 }

@@ -39,7 +39,8 @@ pub struct EngineConfig {
     pub enforce_every: Option<Duration>,
     /// The polling fallback of a live price feed (brokers without one never poll).
     pub feed: crate::FeedConfig,
-    /// Whether an exchange-side stop guards every open trade (see `shard::protect`).
+    /// Whether an exchange-side stop or GTT OCO guards every open trade (see
+    /// `shard::protect`).
     pub protection: Protection,
 }
 
@@ -49,9 +50,14 @@ pub enum Protection {
     /// Only kitebreak watches its trades (the default).
     #[default]
     None,
-    /// After an entry fills, a resting stop order at the broker guards the trade
-    /// while kitebreak is down; kitebreak cancels it before its own exit.
+    /// After an entry fills, a resting SL-M stop order at the broker guards the
+    /// trade while kitebreak is down; kitebreak cancels it before its own exit
+    /// (intraday products: Kite's MIS).
     Exchange,
+    /// Like `Exchange`, with a two-leg GTT (OCO) at the trade's stop and target
+    /// instead of a stop order (delivery and carry products, Kite's CNC/NRML, whose
+    /// positions outlive the day an SL-M order lives).
+    ExchangeOco,
 }
 
 impl EngineConfig {

@@ -336,7 +336,7 @@ impl Engine {
     }
 
     /// One check of the exchange-side stops (`[orders] protection = "exchange"`): one
-    /// read of the broker's order book, then every shard settles the stops that
+    /// read of the broker's order book (and one listing of its GTTs for CNC/NRML), then every shard settles the stops that
     /// ended (a fill closes its trade; a rejection is raised) and guards open trades
     /// that have none. A book that cannot be read is skipped until the next step.
     pub async fn protect_step(&self) -> Result<(), EngineError> {
@@ -347,11 +347,22 @@ impl Engine {
                 return Ok(());
             }
         };
+        // GTTs (CNC/NRML protection) are one more listing a step; not read, their
+        // checks wait for the next step (stops are still checked).
+        // A broker or product without GTTs answers `Unsupported` without a request.
+        let ocos = match self.inner.broker.ocos().await {
+            Ok(ocos) => Some(Arc::new(ocos)),
+            Err(crate::BrokerError::Unsupported(_)) => None,
+            Err(error) => {
+                tracing::warn!(%error, "GTTs not listed; checked next time");
+                None
+            }
+        };
         let mut waiting = Vec::with_capacity(self.inner.shards.len());
         for shard in &self.inner.shards {
             let (ack, done) = oneshot::channel();
             shard
-                .send(Command::Protect(book_orders.clone(), ack))
+                .send(Command::Protect(book_orders.clone(), ocos.clone(), ack))
                 .await
                 .map_err(|_| EngineError::Stopped)?;
             waiting.push(done);

@@ -20,7 +20,8 @@
 //! - [`KiteAdapter`] (`kite`): the live broker, a thin wrapper over
 //!   `kitebreak_kite::KiteBroker`: MARKET orders with the engine's tag and market
 //!   protection, lost answers settled by tag (never re-sent), errors classified as
-//!   rejected, unavailable or session expired. Which broker runs is chosen once, at
+//!   rejected, unavailable or session expired; exchange-side protection as an SL-M
+//!   stop (MIS) or a two-leg GTT (CNC/NRML). Which broker runs is chosen once, at
 //!   start, by the binary.
 //! - `session`: the broker's login session. While it is expired (a TokenException
 //!   anywhere, the ticker refused, or 06:00 IST reached) new entries are refused with
@@ -94,9 +95,9 @@ mod symbol;
 mod updates;
 
 pub use broker::{
-    BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, Ohlc, OrderId,
-    OrderProgress, OrderReport, OrderStatus, OrderStep, PositionReport, Side, StopOrder,
-    ThrottleWaits,
+    BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, OcoId, OcoOrder,
+    OcoReport, OcoState, Ohlc, OrderId, OrderProgress, OrderReport, OrderStatus, OrderStep,
+    PositionReport, Side, StopOrder, ThrottleWaits,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EngineConfig, Protection};

@@ -216,6 +216,50 @@ impl Broker for SessionWatch {
         Box::pin(async move { self.note(self.inner.ohlc_many(symbols).await) })
     }
 
+    fn place_oco(
+        &self,
+        order: crate::broker::OcoOrder,
+    ) -> BoxFuture<'_, Result<crate::broker::OcoId, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.place_oco(order).await) })
+    }
+
+    fn modify_oco<'a>(
+        &'a self,
+        id: &'a str,
+        order: crate::broker::OcoOrder,
+    ) -> BoxFuture<'a, Result<crate::broker::OcoId, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.modify_oco(id, order).await) })
+    }
+
+    fn cancel_oco<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<crate::broker::OcoReport, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.cancel_oco(id).await) })
+    }
+
+    fn oco_status<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<crate::broker::OcoReport, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.oco_status(id).await) })
+    }
+
+    fn ocos(&self) -> BoxFuture<'_, Result<Vec<crate::broker::OcoReport>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.ocos().await) })
+    }
+
+    fn find_oco<'a>(
+        &'a self,
+        order: &'a crate::broker::OcoOrder,
+    ) -> BoxFuture<'a, Result<Option<crate::broker::OcoReport>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.find_oco(order).await) })
+    }
+
+    fn order_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.order_status(id).await) })
+    }
+
     // Everything below only forwards: a method left to the trait's default here
     // would silently turn the wrapped broker's feature off (its live feed, its
     // postbacks), so every method of `Broker` is spelled out.
@@ -349,6 +393,46 @@ mod tests {
         fn instrument(&self, _: &Symbol) -> Result<crate::broker::InstrumentInfo, BrokerError> {
             Err(BrokerError::SessionExpired)
         }
+        fn place_oco(
+            &self,
+            _: crate::broker::OcoOrder,
+        ) -> BoxFuture<'_, Result<crate::broker::OcoId, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn modify_oco<'a>(
+            &'a self,
+            _: &'a str,
+            _: crate::broker::OcoOrder,
+        ) -> BoxFuture<'a, Result<crate::broker::OcoId, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn cancel_oco<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<crate::broker::OcoReport, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn oco_status<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<crate::broker::OcoReport, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn ocos(&self) -> BoxFuture<'_, Result<Vec<crate::broker::OcoReport>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn find_oco<'a>(
+            &'a self,
+            _: &'a crate::broker::OcoOrder,
+        ) -> BoxFuture<'a, Result<Option<crate::broker::OcoReport>, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
+        fn order_status<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
+            Box::pin(async { Err(BrokerError::SessionExpired) })
+        }
     }
 
     /// The calls the trait defaults to `Unsupported` reach the wrapped broker: a
@@ -378,6 +462,31 @@ mod tests {
         let many = std::slice::from_ref(&symbol);
         assert!(watched.ohlc_many(many).await.is_err_and(|e| expired(&e)));
         assert!(watched.instrument(&symbol).is_err_and(|e| expired(&e)));
+        let oco = crate::broker::OcoOrder {
+            symbol: symbol.clone(),
+            side: crate::broker::Side::Sell,
+            quantity: kitebreak_price::Quantity::new(1).expect("quantity"),
+            stop: "95".parse().expect("price"),
+            target: "110".parse().expect("price"),
+            last_price: "100".parse().expect("price"),
+        };
+        assert!(
+            watched
+                .place_oco(oco.clone())
+                .await
+                .is_err_and(|e| expired(&e))
+        );
+        assert!(
+            watched
+                .modify_oco("1", oco.clone())
+                .await
+                .is_err_and(|e| expired(&e))
+        );
+        assert!(watched.cancel_oco("1").await.is_err_and(|e| expired(&e)));
+        assert!(watched.oco_status("1").await.is_err_and(|e| expired(&e)));
+        assert!(watched.ocos().await.is_err_and(|e| expired(&e)));
+        assert!(watched.find_oco(&oco).await.is_err_and(|e| expired(&e)));
+        assert!(watched.order_status("1").await.is_err_and(|e| expired(&e)));
     }
 
     #[tokio::test]

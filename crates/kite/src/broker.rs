@@ -234,7 +234,15 @@ impl KiteBroker {
 
 /// The order's quantity, refused unless it is a whole number of lots.
 pub(crate) fn whole_lots(order: &OrderRequest, instrument: &Instrument) -> Result<u32, KiteError> {
-    let quantity = order.quantity.get();
+    whole_lots_of(order.quantity, instrument)
+}
+
+/// `quantity`, refused unless it is a whole number of `instrument`'s lots.
+pub(crate) fn whole_lots_of(
+    quantity: kitebreak_price::Quantity,
+    instrument: &Instrument,
+) -> Result<u32, KiteError> {
+    let quantity = quantity.get();
     if quantity.is_multiple_of(instrument.lot_size) {
         Ok(quantity)
     } else {
@@ -336,7 +344,7 @@ fn transport(error: reqwest::Error) -> kiteconnect::Error {
 }
 
 /// Kite's exchange from the dump's text.
-fn exchange(text: &str) -> Result<kiteconnect::Exchange, KiteError> {
+pub(crate) fn exchange(text: &str) -> Result<kiteconnect::Exchange, KiteError> {
     use kiteconnect::Exchange as E;
     Ok(match text {
         "NSE" => E::Nse,

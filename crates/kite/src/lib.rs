@@ -4,7 +4,7 @@
 //! What it adds on top of the client: exact prices at the boundary ([`exact`]),
 //! Kite's request budgets enforced client-side ([`limits`]), retried reads and
 //! never-retried placements with tag reconciliation ([`KiteBroker`]), classified
-//! errors ([`KiteError`]), the cached instrument dump with its daily refresh
+//! errors ([`KiteError`]), GTT OCOs that guard delivery and carry positions ([`gtt`]), the cached instrument dump with its daily refresh
 //! ([`instruments`]), historical candles ([`historical`]), a ticker
 //! manager with silence detection ([`TickerManager`]), sessions and the token file
 //! ([`session`]) and postback verification ([`postback`]).
@@ -18,6 +18,7 @@ mod broker;
 pub mod config;
 pub mod error;
 pub mod exact;
+pub mod gtt;
 pub mod historical;
 pub mod instruments;
 pub mod limits;
@@ -33,6 +34,7 @@ pub use book::{Fill, Position};
 pub use broker::KiteBroker;
 pub use config::{KiteConfig, MarketProtection};
 pub use error::{ErrorClass, KiteError};
+pub use gtt::{GttLegResult, GttLegSnapshot, GttSnapshot, GttState, OcoLeg, OcoRequest};
 pub use historical::{HistoricalCandle, Interval};
 pub use instruments::{Instrument, Instruments};
 pub use market::{InstrumentRefresh, Ohlc, QUOTE_BATCH, instruments_from_file};

@@ -120,7 +120,7 @@ pub enum OrderKind {
     },
 }
 
-/// Kite product: delivery, intraday or F&O carry.
+/// Kite product: delivery, intraday, F&O carry or margin trading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Product {
     /// Delivery (CNC).
@@ -129,6 +129,8 @@ pub enum Product {
     Mis,
     /// Carry-forward F&O (NRML).
     Nrml,
+    /// Margin trading facility (MTF).
+    Mtf,
 }
 
 impl Product {
@@ -137,6 +139,7 @@ impl Product {
             Product::Cnc => kiteconnect::Product::Cnc,
             Product::Mis => kiteconnect::Product::Mis,
             Product::Nrml => kiteconnect::Product::Nrml,
+            Product::Mtf => kiteconnect::Product::Mtf,
         }
     }
 }

@@ -24,6 +24,8 @@
 //!   through [`Broker::start_feed`]: ticks of `EXCHANGE:SYMBOL` become the engine's
 //!   symbols, order updates become [`OrderUpdate`]s, ticker states [`FeedState`]s.
 //!   Postbacks are verified with the app's API secret before they are trusted.
+//! - CNC/NRML trades are guarded by a two-leg GTT instead of an SL-M stop (`oco`):
+//!   placed, modified, deleted and read through `KiteBroker`'s GTT calls.
 //! - The resting SL-M stop's trigger moves with `modify_stop` (Kite's modify, rounded
 //!   onto the tick like a placement); order history, fills (`trades`), instrument
 //!   lookup (the loaded dump: token, tick, lot, segment) and OHLC of many symbols
@@ -45,6 +47,7 @@ use crate::broker::{
 };
 mod calls;
 mod feed;
+mod oco;
 
 use crate::feed::{FeedEvent, OrderUpdate};
 
@@ -123,7 +126,7 @@ impl KiteAdapter {
 
     /// An SL-M order guarding a trade (MIS): the closing side at the trade's stop,
     /// with market protection, rounded onto the tick so it triggers no later than
-    /// the stop. CNC/NRML trades would need a GTT OCO, which is not built yet.
+    /// the stop. CNC/NRML trades are guarded by a GTT OCO instead (`oco`).
     async fn place_stop_order(
         &self,
         order: crate::broker::StopOrder,
@@ -139,7 +142,7 @@ impl KiteAdapter {
     fn stop_request(&self, order: crate::broker::StopOrder) -> Result<OrderRequest, BrokerError> {
         if self.product != Product::Mis {
             return Err(BrokerError::Unsupported(
-                "exchange-side protection for CNC/NRML (a GTT OCO) is not built yet",
+                "an SL-M stop for CNC/NRML trades (a GTT OCO guards them: place_oco)",
             ));
         }
         Ok(OrderRequest {
@@ -456,6 +459,50 @@ impl Broker for KiteAdapter {
         symbols: &'a [Symbol],
     ) -> BoxFuture<'a, Result<Vec<(Symbol, Ohlc)>, BrokerError>> {
         Box::pin(self.ohlc_of(symbols))
+    }
+
+    fn place_oco(
+        &self,
+        order: crate::broker::OcoOrder,
+    ) -> BoxFuture<'_, Result<crate::broker::OcoId, BrokerError>> {
+        Box::pin(self.place_oco_order(order))
+    }
+
+    fn modify_oco<'a>(
+        &'a self,
+        id: &'a str,
+        order: crate::broker::OcoOrder,
+    ) -> BoxFuture<'a, Result<crate::broker::OcoId, BrokerError>> {
+        Box::pin(self.modify_oco_order(id, order))
+    }
+
+    fn cancel_oco<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<crate::broker::OcoReport, BrokerError>> {
+        Box::pin(self.cancel_oco_order(id))
+    }
+
+    fn oco_status<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<crate::broker::OcoReport, BrokerError>> {
+        Box::pin(self.oco_status_of(id))
+    }
+
+    fn ocos(&self) -> BoxFuture<'_, Result<Vec<crate::broker::OcoReport>, BrokerError>> {
+        Box::pin(self.oco_list())
+    }
+
+    fn find_oco<'a>(
+        &'a self,
+        order: &'a crate::broker::OcoOrder,
+    ) -> BoxFuture<'a, Result<Option<crate::broker::OcoReport>, BrokerError>> {
+        Box::pin(self.find_oco_of(order))
+    }
+
+    fn order_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
+        Box::pin(self.order_found(id))
     }
 
     fn ltp_many<'a>(

@@ -110,7 +110,7 @@ pub(crate) async fn recover(
     let mut writes = Vec::new();
     let now = config.clock.now();
     for order in pending {
-        if order.purpose == "protect" {
+        if order.purpose == "protect" || order.purpose == "protect_oco" {
             let book = books.get_mut(&order.symbol);
             let (outcome, settled) = crate::shard::protect::recover(broker, &order, book).await?;
             report.orders.push(SettledOrder {

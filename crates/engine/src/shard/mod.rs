@@ -62,7 +62,11 @@ pub(crate) enum Command {
         Reply<Vec<(Symbol, Result<crate::report::ExitOutcome, EngineError>)>>,
     ),
     /// Check the exchange-side stops against the broker's final orders.
-    Protect(Arc<Vec<crate::broker::OrderReport>>, oneshot::Sender<()>),
+    Protect(
+        Arc<Vec<crate::broker::OrderReport>>,
+        Option<Arc<Vec<crate::broker::OcoReport>>>,
+        oneshot::Sender<()>,
+    ),
     /// Retry the pending exits that are due.
     RetryDue(oneshot::Sender<()>),
     Stop(oneshot::Sender<()>),
@@ -236,9 +240,10 @@ impl Shard {
                 }
                 let _ = reply.send(Ok(outcomes));
             }
-            Command::Protect(book_orders, ack) => {
+            Command::Protect(book_orders, ocos, ack) => {
                 for (symbol, book) in &mut self.books {
-                    protect::check(&self.ctx, symbol, book, &book_orders).await;
+                    let ocos = ocos.as_deref().map(Vec::as_slice);
+                    protect::check(&self.ctx, symbol, book, &book_orders, ocos).await;
                 }
                 self.note_all();
                 let _ = ack.send(());

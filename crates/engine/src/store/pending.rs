@@ -22,13 +22,15 @@ pub(crate) struct PendingOrder {
     pub side: Side,
     pub quantity: kitebreak_price::Quantity,
     pub signal_price: Option<Price>,
+    /// The broker's id, when known while still pending (a GTT's trigger id).
+    pub broker_order_id: Option<String>,
 }
 
 impl Store {
     /// Every PENDING order, oldest first.
     pub(crate) async fn pending_order_rows(&self) -> Result<Vec<PendingOrder>, EngineError> {
         let rows = sqlx::query(
-            "SELECT tag, symbol, purpose, side, quantity, signal_micros FROM orders
+            "SELECT tag, symbol, purpose, side, quantity, signal_micros, broker_order_id FROM orders
              WHERE status = 'PENDING' ORDER BY seq",
         )
         .fetch_all(self.pool())
@@ -48,6 +50,7 @@ impl Store {
                     },
                     quantity: quantity_from(r.try_get("quantity")?, "quantity")?,
                     signal_price: price_opt(r.try_get("signal_micros")?, "signal_micros")?,
+                    broker_order_id: r.try_get("broker_order_id")?,
                 })
             })
             .collect()

@@ -8,6 +8,7 @@ mod kite_calls;
 mod kite_exit;
 mod kite_feed;
 mod kite_protect;
+mod kite_protect_gtt;
 mod kite_recovery;
 mod kite_unknown;
 mod kite_updates;

@@ -2,6 +2,7 @@
 
 mod errors;
 mod fixtures;
+mod gtt;
 mod helpers;
 mod historical;
 mod instruments;

@@ -61,6 +61,43 @@ impl Broker for NoSells {
     fn exchange_account(&self) -> bool {
         self.paper.exchange_account()
     }
+    fn place_oco(
+        &self,
+        order: kitebreak_engine::OcoOrder,
+    ) -> BoxFuture<'_, Result<kitebreak_engine::OcoId, BrokerError>> {
+        self.paper.place_oco(order)
+    }
+    fn modify_oco<'a>(
+        &'a self,
+        id: &'a str,
+        order: kitebreak_engine::OcoOrder,
+    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoId, BrokerError>> {
+        self.paper.modify_oco(id, order)
+    }
+    fn cancel_oco<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoReport, BrokerError>> {
+        self.paper.cancel_oco(id)
+    }
+    fn oco_status<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoReport, BrokerError>> {
+        self.paper.oco_status(id)
+    }
+    fn ocos(&self) -> BoxFuture<'_, Result<Vec<kitebreak_engine::OcoReport>, BrokerError>> {
+        self.paper.ocos()
+    }
+    fn find_oco<'a>(
+        &'a self,
+        order: &'a kitebreak_engine::OcoOrder,
+    ) -> BoxFuture<'a, Result<Option<kitebreak_engine::OcoReport>, BrokerError>> {
+        self.paper.find_oco(order)
+    }
+    fn order_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
+        self.paper.order_status(id)
+    }
 }
 
 fn metric_line<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {

@@ -1,5 +1,9 @@
 //! Exchange-side protection (`[orders] protection = "exchange"`): a stop order resting
-//! at the broker guards each open trade while kitebreak is down.
+//! at the broker guards each open trade while kitebreak is down. MIS trades get an
+//! SL-M stop (`Protection::Exchange`, below); CNC/NRML trades a two-leg GTT at the
+//! stop and the target (`Protection::ExchangeOco`, in `oco`), with the same
+//! discipline: placed after the fill is committed, lifted before every exit,
+//! checked each second, recovered at start.
 //!
 //! - **Placed** (`guard`) right after an entry's fill is committed: an SL-M order on
 //!   the closing side for the trade's units, triggered at its stop (the adapter rounds
@@ -27,7 +31,8 @@
 //! Paper: a no-op. Protection rests a stop at the exchange for the time kitebreak is
 //! down, and the paper broker has no exchange (`Broker::exchange_account` is false:
 //! its book is a file of this process's, which fills nothing while kitebreak is
-//! down), so there is nothing to guard; it does not implement `place_stop` either.
+//! down), so there is nothing to guard; it does not implement `place_stop` or
+//! `place_oco` either.
 
 use kitebreak_price::{Price, Quantity};
 use kitebreak_strategy::{
@@ -38,7 +43,7 @@ use super::orders::{event, fill_of};
 use super::retry::repositioned;
 use super::send::final_row;
 use super::{Book, Context};
-use crate::broker::{BrokerError, OrderId, OrderReport, OrderStatus, Side, StopOrder};
+use crate::broker::{BrokerError, OcoReport, OrderId, OrderReport, OrderStatus, Side, StopOrder};
 use crate::report::{ExitOutcome, OrderRecord, ProtectionStatus};
 use crate::store::{OrderFinal, WriteOp};
 use crate::{EngineError, Protection, Symbol};
@@ -52,6 +57,8 @@ pub(crate) struct Guard {
     pub side: Side,
     pub quantity: Quantity,
     pub trigger: Price,
+    /// Set when the guard is a GTT OCO (`order_id` is then its trigger id).
+    pub oco: Option<oco::OcoGuard>,
 }
 
 /// What `GET /strategy/{symbol}` shows about the trade's protection.
@@ -68,10 +75,10 @@ pub(crate) fn status(book: &Book) -> Option<ProtectionStatus> {
 
 /// Whether this engine guards trades at the exchange at all.
 pub(crate) fn enabled(ctx: &Context) -> bool {
-    ctx.config.protection == Protection::Exchange && ctx.broker.exchange_account()
+    ctx.config.protection != Protection::None && ctx.broker.exchange_account()
 }
 
-fn closing(direction: Direction) -> Side {
+pub(crate) fn closing(direction: Direction) -> Side {
     match direction {
         Direction::Long => Side::Sell,
         Direction::Short => Side::Buy,
@@ -79,7 +86,12 @@ fn closing(direction: Direction) -> Side {
 }
 
 /// The row of a stop that ended without a fill (`CANCELLED`, `REJECTED`, `LOST`).
-fn ended(tag: &str, status: &'static str, order_id: Option<OrderId>, reason: &str) -> WriteOp {
+pub(crate) fn ended(
+    tag: &str,
+    status: &'static str,
+    order_id: Option<OrderId>,
+    reason: &str,
+) -> WriteOp {
     WriteOp::OrderFinal(OrderFinal {
         tag: tag.to_string(),
         status,
@@ -91,13 +103,13 @@ fn ended(tag: &str, status: &'static str, order_id: Option<OrderId>, reason: &st
 }
 
 /// Raises a trade left without its exchange-side stop: ERROR log and the status.
-fn raise(symbol: &Symbol, book: &mut Book, reason: String) {
+pub(crate) fn raise(symbol: &Symbol, book: &mut Book, reason: String) {
     tracing::error!(%symbol, %reason,
         "PROTECTION FAILED: no exchange-side stop guards this trade; kitebreak still watches it");
     book.protection_alert = Some(reason);
 }
 
-fn record_of(
+pub(crate) fn record_of(
     symbol: &Symbol,
     guard: &Guard,
     order_id: OrderId,
@@ -123,15 +135,17 @@ pub(crate) async fn guard(ctx: &Context, symbol: &Symbol, book: &mut Book) {
         return;
     };
     let side = closing(trade.direction);
+    let gtt = ctx.config.protection == Protection::ExchangeOco;
+    let purpose = if gtt { oco::PURPOSE } else { "protect" };
     let (order, intent) = ctx.new_order(
         symbol,
-        "protect",
+        purpose,
         side,
         trade.quantity,
         Some(trade.price_stop),
     );
     let detail = serde_json::json!({"tag": order.tag, "trigger": trade.price_stop.to_string(),
-        "quantity": trade.quantity.get()});
+        "quantity": trade.quantity.get(), "gtt": gtt, "target": trade.price_target.to_string()});
     if let Err(error) = ctx
         .store
         .commit(vec![intent, event(symbol, "protection_intent", detail)])
@@ -150,27 +164,39 @@ pub(crate) async fn guard(ctx: &Context, symbol: &Symbol, book: &mut Book) {
         side,
         quantity: trade.quantity,
         trigger: trade.price_stop,
+        oco: gtt.then_some(oco::OcoGuard {
+            target: trade.price_target,
+            fired: None,
+        }),
     };
-    let stop = StopOrder {
-        tag: order.tag,
-        symbol: symbol.clone(),
-        side,
-        quantity: trade.quantity,
-        trigger: trade.price_stop,
+    let placed = if gtt {
+        let terms = oco::terms(symbol, &guard, trade.price_entry);
+        ctx.broker.place_oco(terms).await
+    } else {
+        let stop = StopOrder {
+            tag: order.tag,
+            symbol: symbol.clone(),
+            side,
+            quantity: trade.quantity,
+            trigger: trade.price_stop,
+        };
+        ctx.broker.place_stop(stop).await
     };
-    match ctx.broker.place_stop(stop).await {
+    match placed {
         Ok(id) => {
             tracing::info!(%symbol, tag = %guard.tag, order_id = %id, trigger = %guard.trigger,
-                "exchange-side stop placed");
+                gtt, "exchange-side protection placed");
             let detail = serde_json::json!({"tag": guard.tag, "order_id": id});
+            // The broker's id on the still-PENDING row: a GTT has no tag to be
+            // found by after a restart, so its trigger id must be on disk.
+            let writes = vec![
+                oco::placed_row(&guard.tag, &id),
+                event(symbol, "protection_placed", detail),
+            ];
             guard.order_id = Some(id);
             book.protection = Some(guard);
             book.protection_alert = None;
-            if let Err(error) = ctx
-                .store
-                .commit(vec![event(symbol, "protection_placed", detail)])
-                .await
-            {
+            if let Err(error) = ctx.store.commit(writes).await {
                 tracing::warn!(%symbol, %error, "protection_placed event not stored");
             }
         }
@@ -227,6 +253,9 @@ pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lif
     let Some(guard) = book.protection.clone() else {
         return Lift::Clear;
     };
+    if guard.oco.is_some() {
+        return oco::lift(ctx, symbol, book, guard).await;
+    }
     let id = match &guard.order_id {
         Some(id) => id.clone(),
         None => match ctx.broker.find_by_tag(&guard.tag).await {
@@ -284,7 +313,7 @@ pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lif
 
 /// Applies a fill of the stop to the book: the filled units close at the fill's
 /// price (reason `loss`); units left over stay open (`true` in the answer).
-fn apply_fill(
+pub(crate) fn apply_fill(
     symbol: &Symbol,
     book: &mut Book,
     record: &OrderRecord,
@@ -294,6 +323,16 @@ fn apply_fill(
         return Err(EngineError::NoOpenTrade(symbol.clone()));
     };
     let mut writes = vec![final_row(record)];
+    // A GTT's target leg closes beyond the entry: that is a profit, not a stop.
+    let beyond_entry = match trade.direction {
+        Direction::Long => fill.price > trade.price_entry,
+        Direction::Short => fill.price < trade.price_entry,
+    };
+    let reason = if beyond_entry {
+        ExitReason::Profit
+    } else {
+        ExitReason::Loss
+    };
     if fill.quantity < trade.quantity {
         let held = trade.quantity.get();
         let sold = fill.quantity.get();
@@ -302,7 +341,7 @@ fn apply_fill(
             quantity: fill.quantity,
             ..trade.clone()
         };
-        let closed = ClosedTrade::new(part, fill, ExitReason::Loss);
+        let closed = ClosedTrade::new(part, fill, reason);
         let open = Trade {
             quantity: rest,
             ..trade
@@ -325,7 +364,7 @@ fn apply_fill(
         return Ok((closed, writes, true));
     }
     let exit = ExitSignal {
-        reason: ExitReason::Loss,
+        reason,
         price: fill.price,
     };
     book.strategy = repositioned(&book.strategy, Position::Exiting { trade, exit });
@@ -375,7 +414,13 @@ pub(crate) async fn check(
     symbol: &Symbol,
     book: &mut Book,
     book_orders: &[OrderReport],
+    ocos: Option<&[OcoReport]>,
 ) {
+    if let Some(guard) = book.protection.clone()
+        && guard.oco.is_some()
+    {
+        return oco::check(ctx, symbol, book, guard, ocos).await;
+    }
     let Some(guard) = book.protection.clone() else {
         // Not while an exit is pending: an exit of unknown outcome may have closed the
         // position, and a fresh stop could then open one.
@@ -431,5 +476,6 @@ async fn guard_open(ctx: &Context, symbol: &Symbol, book: &mut Book) {
     guard(ctx, symbol, book).await;
 }
 
+pub(crate) mod oco;
 mod recover;
 pub(crate) use recover::recover;
