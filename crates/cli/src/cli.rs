@@ -101,12 +101,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BROKER", value_parser = ["paper", "kite"])]
     pub broker: Option<String>,
 
-    /// Directory holding the SQLite database [config: server.data_dir; default ./data].
+    /// Directory holding the SQLite database and the paper book [config:
+    /// server.data_dir; default ./data].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
     /// Feed the paper engine the bundled GOOG daily candles, so levels, entries and
-    /// exits appear within seconds. Uses a fresh DIR/demo.db, never the real state.
+    /// exits appear within seconds. Uses a fresh DIR/demo.db (and demo.paper.db),
+    /// never the real state.
     #[arg(long)]
     pub demo: bool,
 

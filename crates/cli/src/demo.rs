@@ -2,8 +2,9 @@
 //! `/webhook` at a brisk pace, so a new user sees levels, entries and exits within
 //! seconds (`GET /strategies`, `GET /trades`) and in the log.
 //!
-//! The demo keeps its state in a fresh `demo.db` in the data directory, deleted and
-//! created anew at every start, so it never mixes with real state (`kitebreak.db`).
+//! The demo keeps its state in a fresh `demo.db` in the data directory, and its paper
+//! book in `demo.paper.db` beside it, both deleted and created anew at every start, so
+//! it never mixes with real state (`kitebreak.db`, `kitebreak.paper.db`).
 //! It posts over HTTP rather than calling the engine, so its candles take exactly the
 //! path TradingView alerts take.
 
@@ -24,13 +25,18 @@ const SYMBOL: &str = "GOOG";
 /// The demo's database file in the data directory.
 pub const DATABASE_FILE: &str = "demo.db";
 
-/// Deletes any previous demo database (with its WAL files) and returns its path.
+/// Deletes any previous demo database and its paper book (with their WAL files) and
+/// returns the database's path.
 pub fn fresh_database(data_dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let database = data_dir.join(DATABASE_FILE);
-    for suffix in ["", "-wal", "-shm"] {
-        let file = PathBuf::from(format!("{}{suffix}", database.display()));
+    let book = kitebreak_engine::paper_book_path(&database);
+    for (base, suffix) in [&database, &book]
+        .into_iter()
+        .flat_map(|base| ["", "-wal", "-shm"].map(|suffix| (base, suffix)))
+    {
+        let file = PathBuf::from(format!("{}{suffix}", base.display()));
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}

@@ -197,8 +197,11 @@ impl Broker for Timed {
     ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
         self.kite.find_by_tag(tag)
     }
-    fn book_outlives_process(&self) -> bool {
-        self.kite.book_outlives_process()
+    fn shows_orders_late(&self) -> bool {
+        self.kite.shows_orders_late()
+    }
+    fn exchange_account(&self) -> bool {
+        self.kite.exchange_account()
     }
     fn ltp_many<'a>(
         &'a self,

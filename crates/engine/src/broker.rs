@@ -346,16 +346,30 @@ pub trait Broker: Send + Sync + 'static {
 
     /// The order placed today under `tag`, if the broker's book has it. After a
     /// crash or a lost answer this decides: found means placed (never send that tag
-    /// again), absent means not placed.
+    /// again); absent means not placed, at once where the book cannot show an order
+    /// late, else only after the look-up window ([`Broker::shows_orders_late`]).
     fn find_by_tag<'a>(
         &'a self,
         tag: &'a str,
     ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>>;
 
-    /// Whether the broker's book and positions outlive this process (a real broker),
-    /// so recovery can compare its positions with the open trades. The paper book
-    /// lives in memory: after a restart it knows nothing, which is not a mismatch.
-    fn book_outlives_process(&self) -> bool {
+    /// Whether an accepted order can be missing from [`Broker::find_by_tag`]'s book
+    /// for a while (Kite shows a slow order late). Then a PENDING tag absent from the
+    /// book after a restart is not final: recovery parks the order as of unknown
+    /// outcome and looks it up again until the look-up window ends. `false` (the
+    /// default) where an order is in the book by the time `place_market` returns and
+    /// the book survives restarts (paper: its own file), so a PENDING tag absent
+    /// from it was never placed and is recorded LOST at once.
+    fn shows_orders_late(&self) -> bool {
+        false
+    }
+
+    /// Whether orders reach an exchange account that outlives this process (Kite):
+    /// its net positions are compared with the open trades at start, and a stop can
+    /// rest there to guard a trade while kitebreak is down (exchange-side
+    /// protection, [`Broker::place_stop`]). `false` (the default) for paper: its
+    /// positions are the engine's own fills, and it has no exchange to rest a stop at.
+    fn exchange_account(&self) -> bool {
         false
     }
 
@@ -378,10 +392,10 @@ pub trait Broker: Send + Sync + 'static {
         })
     }
 
-    /// Today's orders, oldest first.
+    /// Today's orders, oldest first (paper: every order in its book, all days).
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>>;
 
-    /// Today's net positions.
+    /// Today's net positions (paper: over its whole book).
     fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>>;
 
     /// A price the engine observed (a candle close, a fed price). The paper broker
@@ -458,7 +472,7 @@ pub trait Broker: Send + Sync + 'static {
         Box::pin(async { Err(BrokerError::Unsupported("order history")) })
     }
 
-    /// Today's fills, or only those of order `id`.
+    /// Today's fills, or only those of order `id` (paper: from its whole book).
     fn trades<'a>(&'a self, _id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
         Box::pin(async { Err(BrokerError::Unsupported("trades")) })
     }

@@ -50,6 +50,29 @@ pub enum EngineError {
     /// A stored row could not be read back into a domain value (a corrupt database).
     #[error("corrupt stored state: {0}")]
     Corrupt(String),
+    /// The paper broker's book file could not be opened, read or written (a
+    /// corrupt file, or one that is not a paper book).
+    #[error("paper book {}", path.display())]
+    PaperBook {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong with it.
+        #[source]
+        source: Box<EngineError>,
+    },
+    /// The broker's book holds an order under a tag this database never issued:
+    /// the book (the paper broker's file) belongs to another database. Refused at
+    /// start rather than adopting another history's fills.
+    #[error(
+        "the broker's book holds order {tag}, which this database never issued (its last \
+         order is number {last}): the book belongs to another database; move one of them away"
+    )]
+    ForeignBook {
+        /// The tag found in the book.
+        tag: String,
+        /// The database's highest order sequence number.
+        last: i64,
+    },
     /// The engine is shutting down (or a task died) and cannot take commands.
     #[error("engine is not running")]
     Stopped,

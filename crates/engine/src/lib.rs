@@ -13,8 +13,10 @@
 //!   shards (a batch that fails is redone with each job in its own savepoint) and
 //!   acknowledges each job after the commit. Prices are INTEGER micro-units, P&L TEXT decimals, never REAL.
 //! - [`PaperBroker`] (`paper`): fills market orders at the last observed price
-//!   (candle closes, fed prices) with optional slippage. It has no network code and
-//!   no path to a live broker.
+//!   (candle closes, fed prices) with optional slippage, and keeps its book (orders
+//!   and fills) in a SQLite file of its own beside the engine's database
+//!   ([`paper_book_path`]), committed before a placement returns. It has no network
+//!   code and no path to a live broker.
 //! - [`KiteAdapter`] (`kite`): the live broker, a thin wrapper over
 //!   `kitebreak_kite::KiteBroker`: MARKET orders with the engine's tag and market
 //!   protection, lost answers settled by tag (never re-sent), errors classified as
@@ -40,8 +42,8 @@
 //! - `recovery`: at start every symbol is rebuilt with `Strategy::restore` from its
 //!   stored candles, levels and open trade, so open trades are watched at once;
 //!   every order left PENDING by a crash is looked up at the broker by its tag
-//!   (filled → applied, rejected → failed, working → awaited, absent → LOST, never
-//!   re-sent) and the broker's positions are compared with the open trades
+//!   (filled → applied, rejected → failed, working → awaited, absent → LOST at once
+//!   from the paper book, after the look-up window from Kite's; never re-sent) and the broker's positions are compared with the open trades
 //!   (mismatches reported in [`Reconciliation`]), all before any command runs.
 //!
 //! # Promises and the choices behind them
@@ -107,7 +109,7 @@ pub use gate::RiskStatus;
 pub use kite::KiteAdapter;
 pub use kitebreak_kite::Product as KiteProduct;
 pub use kitebreak_kite::{Expired, ExpiryCause, SessionState};
-pub use paper::PaperBroker;
+pub use paper::{PaperBroker, paper_book_path};
 pub use recovery::{PositionMismatch, Reconciliation, SettledOrder};
 pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, ExitPending, OrderRecord, PositionState,

@@ -264,8 +264,12 @@ impl Broker for SessionWatch {
     // would silently turn the wrapped broker's feature off (its live feed, its
     // postbacks), so every method of `Broker` is spelled out.
 
-    fn book_outlives_process(&self) -> bool {
-        self.inner.book_outlives_process()
+    fn shows_orders_late(&self) -> bool {
+        self.inner.shows_orders_late()
+    }
+
+    fn exchange_account(&self) -> bool {
+        self.inner.exchange_account()
     }
 
     fn observe(&self, symbol: &Symbol, price: Price) {
@@ -429,6 +433,12 @@ mod tests {
         ) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
             Box::pin(async { Err(BrokerError::SessionExpired) })
         }
+        fn shows_orders_late(&self) -> bool {
+            true
+        }
+        fn exchange_account(&self) -> bool {
+            true
+        }
     }
 
     /// The calls the trait defaults to `Unsupported` reach the wrapped broker: a
@@ -483,6 +493,9 @@ mod tests {
         assert!(watched.ocos().await.is_err_and(|e| expired(&e)));
         assert!(watched.find_oco(&oco).await.is_err_and(|e| expired(&e)));
         assert!(watched.order_status("1").await.is_err_and(|e| expired(&e)));
+        // The flags recovery and protection read (both default to false).
+        assert!(watched.shows_orders_late());
+        assert!(watched.exchange_account());
     }
 
     #[tokio::test]

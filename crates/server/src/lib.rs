@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
-use kitebreak_engine::{Engine, EngineError, PaperBroker};
+use kitebreak_engine::{Engine, EngineError, PaperBroker, paper_book_path};
 use tokio::net::TcpListener;
 
 pub use config::{Secret, ServerConfig};
@@ -83,10 +83,15 @@ pub struct App {
 }
 
 impl App {
-    /// Starts a paper engine from `config` (opening and recovering its database).
+    /// Starts a paper engine from `config`: opens the paper book beside the engine's
+    /// database (`kitebreak_engine::paper_book_path`), then opens and recovers the
+    /// database.
     pub async fn start(config: ServerConfig) -> Result<App, ServerError> {
-        let broker = Arc::new(PaperBroker::new(config.paper_slippage_bps));
-        App::start_with_broker(config, broker).await
+        let book = paper_book_path(&config.engine.database);
+        let broker = PaperBroker::open(&book, config.paper_slippage_bps)
+            .await
+            .map_err(ServerError::Engine)?;
+        App::start_with_broker(config, Arc::new(broker)).await
     }
 
     /// Starts an engine over `broker` (the binary passes the Kite broker here for

@@ -55,12 +55,34 @@ async fn orders(server: &Server) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The paper book's orders (tag and status), read-only from its own file beside
+/// the database: what the paper "exchange" received.
+async fn paper_book(server: &Server) -> Vec<(String, String)> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(server.data.path().join("kitebreak.paper.db"))
+        .read_only(true);
+    let mut db = options.connect().await.expect("open the paper book");
+    sqlx::query("SELECT tag, status FROM paper_orders ORDER BY seq")
+        .fetch_all(&mut db)
+        .await
+        .expect("query")
+        .iter()
+        .map(|row| (row.get("tag"), row.get("status")))
+        .collect()
+}
+
 /// What must hold after `done` steps, whether or not the server was just restarted.
 async fn check(server: &Server, done: usize) {
     let (_, status) = server.get("/strategy/INFY").await;
     let (_, trades) = server.get("/trades").await;
     let closed = trades["trades"].as_array().map_or(0, Vec::len);
     let orders = orders(server).await;
+    // Every order the database holds reached the paper book once, under its tag.
+    let book = paper_book(server).await;
+    let filled: Vec<(String, String)> = (1..=orders.len())
+        .map(|n| (format!("KB{n:06}"), "COMPLETE".to_string()))
+        .collect();
+    assert_eq!(book, filled, "after {done} steps");
     let strategy = &status["strategy_status"];
     match done {
         0 => assert!(orders.is_empty()),

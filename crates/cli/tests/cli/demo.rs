@@ -29,10 +29,25 @@ async fn the_demo_shows_levels_entries_and_exits_in_a_database_of_its_own() {
     assert!(log.contains("demo: trade entered"), "{log}");
     assert!(log.contains("demo: trade exited"), "{log}");
     assert!(server.data.path().join("demo.db").exists());
-    assert!(
-        !server.data.path().join("kitebreak.db").exists(),
-        "real state untouched"
-    );
+    assert!(server.data.path().join("demo.paper.db").exists());
+    for real in ["kitebreak.db", "kitebreak.paper.db"] {
+        assert!(
+            !server.data.path().join(real).exists(),
+            "real state untouched: {real}"
+        );
+    }
+
+    // A second demo starts afresh, its paper book too (an old book's tags would
+    // collide with the new database's).
+    let mut again = Server::start_in(server.data, &["--demo", "--demo-rate", "0"]).await;
+    let trades = again
+        .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
+        .await
+        .unwrap_or_else(|| panic!("no trade in the second demo:\n{}", again.stderr()));
+    let all = trades["trades"].as_array().expect("a list of trades");
+    let first = all.last().expect("at least one trade");
+    assert_eq!(first["entry_price"], 111.49, "{first}");
+    assert!(again.terminate().await.success());
 }
 
 #[tokio::test]

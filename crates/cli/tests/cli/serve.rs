@@ -25,6 +25,28 @@ async fn serve_listens_on_an_ephemeral_port_answers_and_stops_on_sigterm() {
         server.stderr()
     );
     assert!(server.data.path().join("kitebreak.db").exists());
+    assert!(
+        server.data.path().join("kitebreak.paper.db").exists(),
+        "the paper book is a file of its own beside the database"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_paper_book_stops_the_start_naming_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("kitebreak.paper.db"),
+        b"not an SQLite file at all ".repeat(100),
+    )
+    .expect("write garbage");
+    let data = dir.path().display().to_string();
+    let args = ["serve", "--listen", "127.0.0.1:0", "--data-dir", &data];
+    let output = run(&args, &[]).await;
+    let (stdout, stderr) = texts(&output);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("kitebreak.paper.db"), "{stderr}");
+    assert!(stderr.contains("not a database"), "{stderr}");
 }
 
 #[tokio::test]

@@ -366,7 +366,11 @@ impl Broker for KiteAdapter {
         })
     }
 
-    fn book_outlives_process(&self) -> bool {
+    fn shows_orders_late(&self) -> bool {
+        true
+    }
+
+    fn exchange_account(&self) -> bool {
         true
     }
 

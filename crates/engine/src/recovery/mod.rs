@@ -9,30 +9,35 @@
 //!      arrived (an entry opens its trade from the average price, an exit closes it);
 //!    - found REJECTED/CANCELLED with nothing filled: the failure is applied (no
 //!      trade; an exit leaves its trade open, so the next price signals again);
-//!    - found still working, or absent from a broker whose book outlives the process
-//!      (Kite can show a slow order later): recovery does not wait. The order stays
+//!    - found still working, or absent from a broker that can show an order late
+//!      (`Broker::shows_orders_late`: Kite): recovery does not wait. The order stays
 //!      unsettled (PENDING) and its symbol locked, an entry `Entering` (no new
 //!      entry), an exit pending with no second exit; the shard's retry step keeps
 //!      looking it up by tag in the background (`shard::unsettled`: bounded
 //!      final-status reads, backoff, LOST only after the look-up window) while the
 //!      rest of the engine runs;
-//!    - absent from the paper broker (its book died with the process): never placed.
-//!      It is marked LOST and its tag is never sent again (new orders take new
-//!      sequence numbers).
+//!    - absent from the paper broker's book: never placed (the paper book commits an
+//!      order and its fill to its own file before `place_market` returns, so the
+//!      process died before the paper "exchange" took it). It is marked LOST and its
+//!      tag is never sent again (new orders take new sequence numbers).
 //!
 //!    A broker whose book cannot be read fails the start: trading on without knowing
 //!    what is out could double an order.
-//! 3. If the broker's book outlives the process (Kite), its net positions are
-//!    compared with the open trades. Differences are logged at WARN, written to the
-//!    event log and kept in the [`Reconciliation`] report (`GET /risk`); nothing is
-//!    adjusted to make them agree.
+//! 3. If the broker is an exchange account (`Broker::exchange_account`: Kite), its
+//!    net positions are compared with the open trades. Differences are logged at
+//!    WARN, written to the event log and kept in the [`Reconciliation`] report
+//!    (`GET /risk`); nothing is adjusted to make them agree.
 //!
-//! The paper broker's book lives in memory, so after a crash every PENDING order is
-//! absent from it: not placed. That is the truth for paper, not a guess.
+//! The paper broker's book is its own file (`paper::file`), read back at open: a
+//! paper order that filled before a crash the engine did not record is found by its
+//! tag and adopted like Kite's. Before anything else, a book of this kind that holds
+//! a tag beyond the database's last order is refused (`EngineError::ForeignBook`):
+//! it belongs to another database.
 //!
 //! No entry can happen before all this is done: [`crate::Engine::start`] runs it
 //! before any shard exists.
 
+mod pairing;
 mod positions;
 mod unsettled;
 
@@ -96,6 +101,9 @@ pub(crate) async fn recover(
     config: &EngineConfig,
     broker: &dyn Broker,
 ) -> Result<(HashMap<Symbol, Book>, Reconciliation), EngineError> {
+    if !broker.exchange_account() {
+        pairing::book_belongs_here(store, broker).await?;
+    }
     let pending = store.pending_order_rows().await?;
     let mut books = load_books(store, config, broker).await?;
     let mut report = Reconciliation::default();
@@ -127,7 +135,7 @@ pub(crate) async fn recover(
     for (symbol, book) in &books {
         writes.push(book.row(symbol));
     }
-    if broker.book_outlives_process() {
+    if broker.exchange_account() {
         positions::compare(broker, &books, &mut report, &mut writes).await;
     }
     if !writes.is_empty() {
@@ -182,7 +190,7 @@ enum Outcome {
         order_id: String,
         status: OrderStatus,
     },
-    /// The tag is not in the book of a broker whose book died with the process
+    /// The tag is not in the book of a broker that cannot show an order late
     /// (paper): never placed.
     NotPlaced,
     /// Working, or not in the book yet: looked up in the background.
@@ -208,7 +216,7 @@ impl Outcome {
 
 async fn look_up(broker: &dyn Broker, order: &PendingOrder) -> Result<Outcome, EngineError> {
     let Some(found) = broker.find_by_tag(&order.tag).await? else {
-        if broker.book_outlives_process() {
+        if broker.shows_orders_late() {
             tracing::warn!(tag = %order.tag, symbol = %order.symbol, purpose = %order.purpose,
                 "order was out when the engine stopped and is not in the broker's book yet; looking again in the background");
             return Ok(Outcome::Unsettled {

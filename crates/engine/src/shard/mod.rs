@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use book::Book;
 pub(crate) use retry::ExitRetry;
-pub(crate) use send::final_row;
+pub(crate) use send::{final_row, seq_of};
 pub(crate) use unsettled::Unsettled;
 
 use crate::broker::{Broker, Side};

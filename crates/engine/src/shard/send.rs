@@ -28,6 +28,20 @@ pub(crate) fn tag(seq: i64) -> String {
     format!("KB{}", String::from_utf8_lossy(&digits))
 }
 
+/// The sequence number of an engine tag (the inverse of [`tag`]); `None` for a tag
+/// kitebreak did not make.
+pub(crate) fn seq_of(tag: &str) -> Option<i64> {
+    let digits = tag.strip_prefix("KB")?;
+    if digits.len() < 6
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    {
+        return None;
+    }
+    i64::from_str_radix(digits, 36).ok()
+}
+
 impl Context {
     /// A new order with a fresh tag, and its intent row.
     pub(crate) fn new_order(
@@ -157,5 +171,15 @@ mod tests {
         assert!(longest.len() <= MarketOrder::TAG_MAX, "{longest}");
         assert!(longest.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(tag(35), tag(36));
+    }
+
+    #[test]
+    fn a_tag_gives_back_its_sequence_number() {
+        for seq in [1, 35, 36, 99, 1_000_000, i64::MAX] {
+            assert_eq!(seq_of(&tag(seq)), Some(seq));
+        }
+        for foreign in ["kb000001", "KB00001", "XY000001", "KB00000-", "KB"] {
+            assert_eq!(seq_of(foreign), None, "{foreign}");
+        }
     }
 }

@@ -14,6 +14,7 @@ mod kite_unknown;
 mod kite_updates;
 mod lifecycle;
 mod market;
+mod paper_recovery;
 mod recovery;
 mod risk;
 mod scenario;

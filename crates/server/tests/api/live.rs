@@ -55,6 +55,12 @@ impl Broker for NoSells {
     fn observe(&self, symbol: &Symbol, price: Price) {
         self.paper.observe(symbol, price);
     }
+    fn shows_orders_late(&self) -> bool {
+        self.paper.shows_orders_late()
+    }
+    fn exchange_account(&self) -> bool {
+        self.paper.exchange_account()
+    }
     fn place_oco(
         &self,
         order: kitebreak_engine::OcoOrder,

@@ -28,9 +28,10 @@
 //!
 //! Start-up recovery of the stops is in `recover`.
 //!
-//! Paper: a no-op. Protection exists for the time kitebreak is down, and the paper
-//! book lives inside the process (`Broker::book_outlives_process` is false), so there
-//! is nothing to guard; the paper broker does not implement `place_stop` or
+//! Paper: a no-op. Protection rests a stop at the exchange for the time kitebreak is
+//! down, and the paper broker has no exchange (`Broker::exchange_account` is false:
+//! its book is a file of this process's, which fills nothing while kitebreak is
+//! down), so there is nothing to guard; it does not implement `place_stop` or
 //! `place_oco` either.
 
 use kitebreak_price::{Price, Quantity};
@@ -74,7 +75,7 @@ pub(crate) fn status(book: &Book) -> Option<ProtectionStatus> {
 
 /// Whether this engine guards trades at the exchange at all.
 pub(crate) fn enabled(ctx: &Context) -> bool {
-    ctx.config.protection != Protection::None && ctx.broker.book_outlives_process()
+    ctx.config.protection != Protection::None && ctx.broker.exchange_account()
 }
 
 pub(crate) fn closing(direction: Direction) -> Side {

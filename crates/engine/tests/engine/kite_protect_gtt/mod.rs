@@ -71,7 +71,10 @@ impl Broker for Audited {
     ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
         self.inner.find_by_tag(tag)
     }
-    fn book_outlives_process(&self) -> bool {
+    fn shows_orders_late(&self) -> bool {
+        true
+    }
+    fn exchange_account(&self) -> bool {
         true
     }
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
