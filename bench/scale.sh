@@ -10,9 +10,14 @@
 #   SYMBOLS=2000 CANDLES=60 bench/scale.sh
 #   KEEP_DATA=1 bench/scale.sh           # leave the database behind (path printed)
 #
+#   SERVER=bench_serve bench/scale.sh    # the bench_serve example instead (older rows)
+#
 # Installs wrk with apt-get if missing; sqlite3 (optional) counts what is on disk.
-# The server is the `bench_serve` example of kitebreak-server (kitebreak_server::serve
-# with the paper engine), release build, on loopback.
+# The server is the real `kitebreak serve` (release build, paper broker, the product's
+# defaults, 64 shards) with a temporary data directory and a config file that only
+# sets the port, the directory and `[market] enforce = false` (so entries are not
+# refused outside NSE hours and trades open and close as in the older rows). With
+# SERVER=bench_serve it is the `bench_serve` example of kitebreak-server instead.
 set -euo pipefail
 
 SYMBOLS=${SYMBOLS:-10000}
@@ -27,12 +32,30 @@ if ! command -v wrk >/dev/null; then
     echo "installing wrk (apt-get)" >&2
     apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
-(cd "$root" && cargo build --release -p kitebreak-server --example bench_serve)
+SERVER=${SERVER:-kitebreak}
+case "$SERVER" in
+kitebreak) (cd "$root" && cargo build --release -p kitebreak --bin kitebreak) ;;
+bench_serve) (cd "$root" && cargo build --release -p kitebreak-server --example bench_serve) ;;
+*) echo "SERVER is kitebreak or bench_serve" >&2; exit 2 ;;
+esac
 
 data=$(mktemp -d)
+cat >"$data/kitebreak.toml" <<TOML
+[server]
+listen = "127.0.0.1:$PORT"
+data_dir = "$data"
+shards = $SHARDS
+
+[market]
+enforce = false
+TOML
 server=
 start_server() {
-    "$target/release/examples/bench_serve" "127.0.0.1:$PORT" "$data" "$SHARDS" 2>>"$data/server.log" &
+    if [ "$SERVER" = kitebreak ]; then
+        "$target/release/kitebreak" --config "$data/kitebreak.toml" serve >>"$data/server.log" 2>&1 &
+    else
+        "$target/release/examples/bench_serve" "127.0.0.1:$PORT" "$data" "$SHARDS" 2>>"$data/server.log" &
+    fi
     server=$!
 }
 stop_server() {
@@ -59,7 +82,12 @@ wait_ready() {
     echo "server did not come up" >&2
     return 1
 }
-memory() { grep -E '^(VmRSS|VmHWM)' "/proc/$server/status" | awk '{printf "%s %.1f MB  ", $1, $2 / 1024}'; echo; }
+memory() {
+    grep -E '^(VmRSS|VmHWM)' "/proc/$server/status" | awk '{printf "%s %.1f MB  ", $1, $2 / 1024}'
+    # Anonymous (heap) vs file-backed (the binary, SQLite's shared memory) RSS.
+    awk '/^(Rss|Anonymous|Private_Dirty):/ {printf "%s %.1f MB  ", $1, $2 / 1024}' "/proc/$server/smaps_rollup"
+    echo
+}
 on_disk() {
     if command -v sqlite3 >/dev/null; then
         sqlite3 "file:$data/kitebreak.db?mode=ro" \
@@ -68,6 +96,7 @@ on_disk() {
     fi
 }
 
+echo "server: $SERVER"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start_server
@@ -95,6 +124,11 @@ grep -E 'Non-2xx|Socket errors' "$data/wrk.out" || true
 health=$(curl -sf "$url/")
 echo "GET /: $health"
 echo "filled server:           $(memory)"
+# Freed memory goes back to the OS within about a second (jemalloc's decay): the
+# same figures once the server has been idle for SETTLE seconds.
+SETTLE=${SETTLE:-5}
+sleep "$SETTLE"
+echo "filled, ${SETTLE} s idle:      $(memory)"
 
 stop_server
 on_disk
@@ -105,4 +139,6 @@ health=$(wait_ready)
 recovered_ms=$(( $(now_ms) - started_at ))
 echo "recovery: GET / answered ${recovered_ms} ms after the restart: $health"
 echo "recovered server:        $(memory)"
+sleep "$SETTLE"
+echo "recovered, ${SETTLE} s idle:   $(memory)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,6 +7,10 @@
 use kitebreak_engine::EngineConfig;
 use kitebreak_server::{ServerConfig, serve};
 
+/// The allocator the `kitebreak` binary uses (configured in `.cargo/config.toml`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

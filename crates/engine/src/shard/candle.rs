@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kitebreak_price::Price;
 use kitebreak_strategy::{AwaitBroker, Detection, Direction, EntryEvent, ExitEvent, Strategy};
 
+use super::book::{Remembered, Rollback};
 use super::{Book, Context, Reply, Shard, orders};
 use crate::broker::MarketOrder;
 use crate::report::{CandleInput, CandleReport, EntryOutcome, ExitOutcome, PriceReport};
@@ -29,9 +30,9 @@ impl InFlight {
 /// What finishing a submitted candle needs.
 struct Pending {
     commit: Commit,
-    /// The book before the candle, put back if the commit fails (`None`: the symbol
-    /// was new and is forgotten again).
-    snapshot: Option<Book>,
+    /// What the candle changed in its book, put back if the commit fails (`None`:
+    /// the symbol was new and is forgotten again).
+    rollback: Option<Rollback>,
     exit: Option<ExitOutcome>,
     detection: Detection,
     breakout: Option<Direction>,
@@ -161,18 +162,21 @@ impl Shard {
         let close = input.candle.close;
         ctx.broker.observe(symbol, close);
         let exit = super::retry::check_exit(&ctx, symbol, book, close).await?;
-        let snapshot = book.clone();
+        let mut rollback = (!is_new).then(|| book.rollback());
         let applied = apply(&ctx, symbol, book, &input);
+        if let Some(rollback) = &mut rollback {
+            rollback.remembered = applied.remembered;
+        }
         let commit = match ctx.store.submit(applied.writes).await {
             Ok(commit) => commit,
             Err(error) => {
-                self.restore(symbol, (!is_new).then_some(snapshot));
+                self.restore(symbol, rollback);
                 return Err(error);
             }
         };
         Ok(Begun::Submitted(Pending {
             commit,
-            snapshot: (!is_new).then_some(snapshot),
+            rollback,
             exit,
             detection: applied.detection,
             breakout: applied.breakout,
@@ -190,7 +194,7 @@ impl Shard {
     ) -> Result<CandleReport, EngineError> {
         if let Err(error) = committed {
             // Nothing of this candle is durable, so nothing of it may stay in memory.
-            self.restore(symbol, pending.snapshot);
+            self.restore(symbol, pending.rollback);
             return Err(error);
         }
         let ctx = Arc::clone(&self.ctx);
@@ -210,11 +214,14 @@ impl Shard {
         Ok(done)
     }
 
-    /// Puts a symbol's book back as it was (or forgets a symbol that was new).
-    fn restore(&mut self, symbol: &Symbol, snapshot: Option<Book>) {
-        match snapshot {
-            Some(book) => {
-                self.books.insert(symbol.clone(), book);
+    /// Puts a symbol's book back as it was before its newest candle (or forgets a
+    /// symbol that was new).
+    fn restore(&mut self, symbol: &Symbol, rollback: Option<Rollback>) {
+        match rollback {
+            Some(rollback) => {
+                if let Some(book) = self.books.get_mut(symbol) {
+                    book.roll_back(rollback);
+                }
             }
             None => {
                 self.books.remove(symbol);
@@ -265,6 +272,8 @@ struct Applied {
     order: Option<MarketOrder>,
     /// Why a breakout's entry was refused before any order (market clock, risk).
     refused: Option<String>,
+    /// What the candle changed in the repeated-alert memory.
+    remembered: Remembered,
 }
 
 /// Steps 2 and 3 of a candle: append, detect, check for a breakout.
@@ -278,7 +287,7 @@ fn apply(ctx: &Context, symbol: &Symbol, book: &mut Book, input: &CandleInput) -
     let seq = book.next_seq;
     book.next_seq += 1;
     let keep_from = book.next_seq - book.keep();
-    book.remember(seq, input.time, keep_from);
+    let remembered = book.remember(seq, input.time, keep_from);
     let mut writes = vec![
         book.row(symbol),
         WriteOp::Candle(CandleRow {
@@ -317,6 +326,7 @@ fn apply(ctx: &Context, symbol: &Symbol, book: &mut Book, input: &CandleInput) -
         breakout,
         order,
         refused,
+        remembered,
     }
 }
 

@@ -137,3 +137,43 @@ async fn a_failed_commit_restores_only_its_symbol() {
     }
     engine.shutdown().await;
 }
+
+/// Runs one statement on the engine's database from a second connection.
+async fn execute(dir: &std::path::Path, sql: &'static str) {
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("kitebreak.db"))
+        .connect()
+        .await
+        .expect("open");
+    sqlx::query(sql).execute(&mut db).await.expect("statement");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_failed_commit_puts_back_the_repeated_alert_times_it_changed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = one_shard_engine(dir.path()).await;
+    let keep = i64::try_from(kitebreak_strategy::Strategy::HISTORY_CAP).expect("cap");
+    // Exactly `keep` candles stored: the next one prunes candle 0 (and its time).
+    let stored: Vec<_> = (0..keep).map(|m| (sym("OLD"), input(m))).collect();
+    assert!(send_all(&engine, stored).await.iter().all(Result::is_ok));
+    execute(
+        dir.path(),
+        "CREATE TRIGGER refuse BEFORE INSERT ON candles WHEN NEW.symbol = 'OLD'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .await;
+    let failed = send_all(&engine, vec![(sym("OLD"), input(keep))]).await;
+    assert!(failed[0].is_err(), "the refused candle fails");
+    execute(dir.path(), "DROP TRIGGER refuse").await;
+
+    // Candle 0 is still stored, so its alert is still a repeat, never applied twice;
+    // the failed candle was never stored, so it is new and applies now.
+    let again = send_all(&engine, vec![(sym("OLD"), input(0))]).await;
+    assert!(again[0].as_ref().expect("answer").duplicate);
+    let retried = send_all(&engine, vec![(sym("OLD"), input(keep))]).await;
+    assert!(!retried[0].as_ref().expect("answer").duplicate);
+    // And now candle 0 is pruned: its time is no longer remembered.
+    let pruned = send_all(&engine, vec![(sym("OLD"), input(0))]).await;
+    assert!(!pruned[0].as_ref().expect("answer").duplicate);
+    engine.shutdown().await;
+}
