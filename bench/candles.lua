@@ -12,6 +12,12 @@ local counter = 0
 -- its `thread_id` global from `thread:set` (a `local` here would shadow it).
 local next_thread = 0
 local threads = tonumber(os.getenv("BENCH_THREADS") or "2")
+-- The webhook secret, sent in the body as TradingView does (empty: none).
+local passphrase = os.getenv("BENCH_PASSPHRASE") or ""
+local secret = ""
+if passphrase ~= "" then
+  secret = string.format(',"passphrase":"%s"', passphrase)
+end
 
 function setup(thread)
   thread:set("thread_id", next_thread)
@@ -32,8 +38,8 @@ function request()
   -- A deterministic wiggle around 1000 so levels form and break now and then.
   local base = 1000 + (minute * 7 + n) % 40
   local body = string.format(
-    '{"symbol":"%s","high":%d.5,"low":%d.5,"close":%d,"time":%d}',
-    symbol, base + 2, base - 2, base, 1700000000 + minute * 60)
+    '{"symbol":"%s","high":%d.5,"low":%d.5,"close":%d,"time":%d%s}',
+    symbol, base + 2, base - 2, base, 1700000000 + minute * 60, secret)
   return wrk.format(nil, "/webhook", nil, body)
 end
 

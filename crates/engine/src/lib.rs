@@ -68,8 +68,10 @@
 //! - Manual signals (`action: buy|sell`) go to the broker as plain market orders,
 //!   as the original did: they are recorded with a tag but open no managed trade.
 //! - Duplicate alerts: a candle whose time equals one of the symbol's stored
-//!   candles (the newest `max(50, lookback + 2)`) is acknowledged and not applied;
-//!   a unique index on `(symbol, time)` backs this in the database.
+//!   candles (the newest `max(50, lookback + 2)`) is acknowledged and not applied.
+//!   The check is in memory (the times are loaded with the candles at start); the
+//!   database keeps no `(symbol, time)` index since migration 0002 (it cost a page
+//!   of WAL per candle).
 //!
 //! This crate owns no HTTP and no configuration files; `kitebreak-server` and the
 //! binary do.

@@ -264,7 +264,8 @@ impl Shard {
 
 /// What appending one candle did, before anything is committed.
 struct Applied {
-    /// The symbol row, the candle row and (on a breakout) the entry's intent.
+    /// The symbol row (when it changed), the candle row and (on a breakout) the
+    /// entry's intent.
     writes: Vec<WriteOp>,
     detection: Detection,
     breakout: Option<Direction>,
@@ -278,6 +279,7 @@ struct Applied {
 
 /// Steps 2 and 3 of a candle: append, detect, check for a breakout.
 fn apply(ctx: &Context, symbol: &Symbol, book: &mut Book, input: &CandleInput) -> Applied {
+    let levels_before = book.strategy.levels();
     let mut events = book.strategy.on_candle(&input.candle, &mut AwaitBroker);
     if let Some(ExitEvent::Signalled(_)) = events.exit.take() {
         // The exit on this close was rejected and the strategy signalled again; one
@@ -288,18 +290,15 @@ fn apply(ctx: &Context, symbol: &Symbol, book: &mut Book, input: &CandleInput) -
     book.next_seq += 1;
     let keep_from = book.next_seq - book.keep();
     let remembered = book.remember(seq, input.time, keep_from);
-    let mut writes = vec![
-        book.row(symbol),
-        WriteOp::Candle(CandleRow {
-            symbol: symbol.clone(),
-            seq,
-            time: input.time,
-            open: input.open,
-            candle: input.candle,
-            volume: input.volume.map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
-            keep_from,
-        }),
-    ];
+    let mut writes = vec![WriteOp::Candle(CandleRow {
+        symbol: symbol.clone(),
+        seq,
+        time: input.time,
+        open: input.open,
+        candle: input.candle,
+        volume: input.volume.map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+        keep_from,
+    })];
     let (mut breakout, mut order, mut refused) = (None, None, None);
     if let Some(EntryEvent::Signalled(signal)) = events.entry {
         let quantity = input.quantity.unwrap_or(signal.quantity);
@@ -314,11 +313,16 @@ fn apply(ctx: &Context, symbol: &Symbol, book: &mut Book, input: &CandleInput) -
                 // No order was sent: the strategy goes back to flat, levels unlocked.
                 let _ = book.strategy.entry_failed();
                 tracing::info!(%symbol, %reason, "breakout entry refused");
-                writes[0] = book.row(symbol);
                 writes.push(orders::refusal_event(symbol, signal.direction, &reason));
                 refused = Some(reason);
             }
         }
+    }
+    // The symbol row only when it changes (a new symbol, or new levels): a candle
+    // alone moves nothing else in it, and its seq is recovered from the newest
+    // stored candle at start. Fewer pages per commit (BENCHMARKS.md).
+    if seq == 0 || book.strategy.levels() != levels_before {
+        writes.insert(0, book.row(symbol));
     }
     Applied {
         writes,

@@ -77,8 +77,8 @@ INSERT INTO candles (symbol, seq, time, open_micros, high_micros, low_micros, cl
 SELECT value->>'symbol', value->>'seq', value->>'time', value->>'open', value->>'high',
     value->>'low', value->>'close', value->>'volume'
 FROM jsonb_each(?);
-DELETE FROM candles WHERE rowid IN (
-    SELECT c.rowid FROM jsonb_each(?) AS p CROSS JOIN candles AS c
+DELETE FROM candles WHERE (symbol, seq) IN (
+    SELECT c.symbol, c.seq FROM jsonb_each(?) AS p CROSS JOIN candles AS c
     ON c.symbol = p.value->>'symbol' AND c.seq < p.value->>'keep_from');
 INSERT INTO events (time, symbol, kind, detail)
 SELECT value->>'time', value->>'symbol', value->>'kind', value->>'detail'

@@ -98,8 +98,14 @@ impl Store {
                 }
                 let (candles, recent_times) = history_of(row, &own)?;
                 let trade = trades.remove(&row.symbol);
+                let mut row = row.clone();
+                // The row is written only when it changes, not with every candle:
+                // the next seq follows the newest stored candle.
+                if let Some(newest) = own.last() {
+                    row.next_seq = row.next_seq.max(newest.try_get::<i64, _>("seq")? + 1);
+                }
                 symbols.push(StoredSymbol {
-                    row: row.clone(),
+                    row,
                     candles,
                     recent_times,
                     trade,

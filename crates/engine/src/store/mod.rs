@@ -8,6 +8,8 @@
 
 mod batch;
 mod load;
+#[cfg(test)]
+mod migration_tests;
 mod ops;
 mod pending;
 mod rows;

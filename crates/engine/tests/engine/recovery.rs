@@ -183,3 +183,71 @@ async fn the_data_directory_is_created_when_missing() {
     engine.shutdown().await;
     assert!(nested.join("kitebreak.db").exists());
 }
+
+/// A candle that changes no levels writes no symbol row (one page fewer per
+/// commit); after a restart the next candle's seq follows the newest stored candle,
+/// and the stored times still make a repeated alert a duplicate.
+#[tokio::test]
+async fn candles_that_move_no_levels_leave_the_symbol_row_and_a_restart_continues_their_seqs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let minute = |m: usize| format!("2026-11-24T09:{m:02}:00Z");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    for m in 0..8 {
+        engine
+            .candle(sym("FLAT"), timed("100", "100", "100", &minute(m)))
+            .await
+            .expect("candle");
+    }
+    engine.shutdown().await;
+    drop(engine);
+    let stored = |sql: &'static str| {
+        let path = dir.path().join("kitebreak.db");
+        async move {
+            let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .connect()
+                .await
+                .expect("open");
+            sqlx::query(sql)
+                .fetch_one(&mut db)
+                .await
+                .expect("read")
+                .get::<i64, _>(0)
+        }
+    };
+    let row_seq = "SELECT next_seq FROM symbols WHERE symbol = 'FLAT'";
+    let newest = "SELECT MAX(seq) FROM candles WHERE symbol = 'FLAT'";
+    assert_eq!(
+        stored(row_seq).await,
+        1,
+        "only the first candle wrote the row"
+    );
+    assert_eq!(stored(newest).await, 7);
+
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    let again = engine
+        .candle(sym("FLAT"), timed("100", "100", "100", &minute(3)))
+        .await
+        .expect("repeated alert");
+    assert!(again.duplicate);
+    let next = engine
+        .candle(sym("FLAT"), timed("100", "100", "100", &minute(8)))
+        .await
+        .expect("a new candle after the restart is committed");
+    assert!(!next.duplicate);
+    assert_eq!(
+        engine
+            .status(sym("FLAT"))
+            .await
+            .expect("status")
+            .data_points,
+        9
+    );
+    engine.shutdown().await;
+    drop(engine);
+    assert_eq!(
+        stored(newest).await,
+        8,
+        "its seq follows the newest stored one"
+    );
+}
