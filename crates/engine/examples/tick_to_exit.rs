@@ -39,9 +39,9 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use kite_sim::{Sim, SimConfig, SimHandle};
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, FeedEvent, FeedState,
-    FoundOrder, KiteAdapter, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus, PositionReport,
-    PositionState, Symbol, ThrottleWaits, TradeFilter,
+    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, FeedEvent, FeedSource,
+    FeedState, FoundOrder, KiteAdapter, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
+    PositionReport, PositionState, Symbol, ThrottleWaits, TradeFilter,
 };
 use kitebreak_kite::{KiteBroker, KiteConfig, SessionState};
 use kitebreak_price::{Price, Quantity, Ratio};
@@ -127,11 +127,20 @@ fn instruments(n: usize, path: &std::path::Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// TCP connections the engine opened to kite-sim's REST port.
+static REST_CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `POST /orders` requests that were the first request on their connection (the
+/// order paid for a TCP connect instead of reusing a pooled connection).
+static FRESH_POSTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A loopback relay in front of kite-sim's REST port: every connection is copied
 /// both ways; each read from the engine that starts a `POST /orders` request is
-/// reported with the instant it was read.
+/// reported with the instant it was read. Connections are counted in
+/// [`REST_CONNECTIONS`]: a warm, kept-alive client opens none per order.
 async fn relay(listener: TcpListener, upstream: SocketAddr, posts: mpsc::UnboundedSender<Instant>) {
     while let Ok((client, _)) = listener.accept().await {
+        REST_CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let posts = posts.clone();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(upstream).await else {
@@ -142,6 +151,7 @@ async fn relay(listener: TcpListener, upstream: SocketAddr, posts: mpsc::Unbound
             let (mut from_server, mut to_server) = server.into_split();
             let up = async move {
                 let mut buf = vec![0u8; 64 * 1024];
+                let mut first = true;
                 loop {
                     let n = match from_client.read(&mut buf).await {
                         Ok(0) | Err(_) => break,
@@ -150,7 +160,11 @@ async fn relay(listener: TcpListener, upstream: SocketAddr, posts: mpsc::Unbound
                     let at = Instant::now();
                     if buf[..n].starts_with(b"POST /orders") {
                         let _ = posts.send(at);
+                        if first {
+                            FRESH_POSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                     }
+                    first = false;
                     if to_server.write_all(&buf[..n]).await.is_err() {
                         break;
                     }
@@ -218,14 +232,14 @@ impl Broker for Timed {
     fn session(&self) -> Option<SessionState> {
         self.kite.session()
     }
-    fn start_feed(&self) -> Option<mpsc::Receiver<FeedEvent>> {
+    fn start_feed(&self) -> Option<FeedSource> {
         let mut feed = self.kite.start_feed()?;
         let Some(fed) = self.fed.clone() else {
             return Some(feed);
         };
         let (out, probed) = mpsc::channel(4096);
         tokio::spawn(async move {
-            while let Some(event) = feed.recv().await {
+            while let Some(event) = feed.next().await {
                 if let FeedEvent::Tick { symbol, .. } = &event {
                     let _ = fed.send((Instant::now(), symbol.clone()));
                 }
@@ -234,7 +248,7 @@ impl Broker for Timed {
                 }
             }
         });
-        Some(probed)
+        Some(FeedSource::channel(probed))
     }
     fn throttle_waits(&self) -> Vec<ThrottleWaits> {
         self.kite.throttle_waits()
@@ -468,6 +482,8 @@ async fn main() -> Result<(), Failure> {
     let mut to_place = Vec::with_capacity(symbols.len());
     let mut to_feed = Vec::with_capacity(symbols.len());
     let measured = Instant::now();
+    let connections_before = REST_CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed);
+    let fresh_before = FRESH_POSTS.load(std::sync::atomic::Ordering::Relaxed);
     for symbol in &symbols {
         let next = Instant::now() + options.spacing;
         let sent = Instant::now();
@@ -515,6 +531,15 @@ async fn main() -> Result<(), Failure> {
     println!(
         "placements that waited for Kite's budget while measuring: {}",
         waits_after - waits_before
+    );
+    println!(
+        "REST connections opened while measuring: {} ({} in all)",
+        REST_CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed) - connections_before,
+        REST_CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    println!(
+        "exit POSTs sent on a new connection while measuring: {}",
+        FRESH_POSTS.load(std::sync::atomic::Ordering::Relaxed) - fresh_before
     );
     println!(
         "load average before: {load_before}; after: {}",

@@ -411,7 +411,7 @@ pub trait Broker: Send + Sync + 'static {
     /// Starts the broker's live feed (ticks for watched symbols, order updates,
     /// connection states); called once by the engine at start. `None`: no live
     /// feed (paper), and no polling fallback either.
-    fn start_feed(&self) -> Option<tokio::sync::mpsc::Receiver<crate::FeedEvent>> {
+    fn start_feed(&self) -> Option<crate::FeedSource> {
         None
     }
 

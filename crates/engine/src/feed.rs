@@ -152,6 +152,41 @@ pub enum FeedEvent {
     State(FeedState),
 }
 
+/// A broker's live feed as the engine reads it: its events, in order.
+///
+/// The engine's feed loop awaits [`FeedSource::next`] and routes each event itself,
+/// so the broker's own task hands events straight to that loop: the Kite ticker's
+/// events are turned into [`FeedEvent`]s inside `next` (one channel between the
+/// socket task and the engine, no forwarding task in between). A broker or test
+/// with events of its own hands a channel ([`FeedSource::channel`]).
+#[derive(Debug)]
+pub struct FeedSource(Source);
+
+#[derive(Debug)]
+enum Source {
+    Channel(mpsc::Receiver<FeedEvent>),
+    Kite(crate::kite::TickerFeed),
+}
+
+impl FeedSource {
+    /// A feed whose events are written to a channel.
+    pub fn channel(events: mpsc::Receiver<FeedEvent>) -> FeedSource {
+        FeedSource(Source::Channel(events))
+    }
+
+    pub(crate) fn kite(feed: crate::kite::TickerFeed) -> FeedSource {
+        FeedSource(Source::Kite(feed))
+    }
+
+    /// The next event; `None` once the feed has ended.
+    pub async fn next(&mut self) -> Option<FeedEvent> {
+        match &mut self.0 {
+            Source::Channel(events) => events.recv().await,
+            Source::Kite(feed) => feed.next().await,
+        }
+    }
+}
+
 /// Counters of the feed, for `GET /metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FeedStats {
@@ -412,9 +447,9 @@ impl Engine {
 }
 
 /// Delivers the broker's feed events until the feed or the engine ends.
-pub(crate) fn spawn_events(engine: Weak<Inner>, mut events: mpsc::Receiver<FeedEvent>) {
+pub(crate) fn spawn_events(engine: Weak<Inner>, mut events: FeedSource) {
     tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
+        while let Some(event) = events.next().await {
             let Some(inner) = engine.upgrade() else {
                 return;
             };

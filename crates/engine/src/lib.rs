@@ -106,7 +106,7 @@ pub use config::{EngineConfig, Protection};
 pub use enforce::SweepOutcome;
 pub use engine::Engine;
 pub use error::EngineError;
-pub use feed::{FeedConfig, FeedEvent, FeedState, FeedStats, OrderUpdate};
+pub use feed::{FeedConfig, FeedEvent, FeedSource, FeedState, FeedStats, OrderUpdate};
 pub use gate::RiskStatus;
 pub use kite::KiteAdapter;
 pub use kitebreak_kite::Product as KiteProduct;

@@ -31,7 +31,7 @@ use crate::broker::{
     OrderStatus, PositionReport, ThrottleWaits,
 };
 use crate::clock::Clock;
-use crate::feed::{FeedEvent, OrderUpdate};
+use crate::feed::OrderUpdate;
 
 /// What to do about a session that cannot trade.
 pub const LOGIN_HINT: &str =
@@ -280,7 +280,7 @@ impl Broker for SessionWatch {
         Some(self.session.clone())
     }
 
-    fn start_feed(&self) -> Option<tokio::sync::mpsc::Receiver<FeedEvent>> {
+    fn start_feed(&self) -> Option<crate::FeedSource> {
         self.inner.start_feed()
     }
 

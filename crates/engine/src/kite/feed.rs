@@ -1,6 +1,7 @@
 //! The Kite ticker as the engine's live feed: starting it, (un)subscribing symbols,
 //! and turning its events into [`FeedEvent`]s (ticks of `EXCHANGE:SYMBOL` become the
-//! engine's symbols, order updates [`OrderUpdate`]s, ticker states [`FeedState`]s).
+//! engine's symbols, order updates [`OrderUpdate`]s, ticker states [`FeedState`]s)
+//! inside [`TickerFeed::next`], which the engine's feed loop awaits.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,20 +11,22 @@ use tokio::sync::mpsc;
 
 use super::{KiteAdapter, found};
 use crate::Symbol;
-use crate::feed::{FeedEvent, FeedState, OrderUpdate};
+use crate::feed::{FeedEvent, FeedSource, FeedState, OrderUpdate};
 
 impl KiteAdapter {
-    /// Starts the ticker (once) and the task forwarding its events.
-    pub(super) fn start_ticker(&self) -> Option<mpsc::Receiver<FeedEvent>> {
+    /// Starts the ticker (once); its events are read through the returned feed.
+    pub(super) fn start_ticker(&self) -> Option<FeedSource> {
         let (manager, events) = TickerManager::spawn(&self.kite);
         let states = manager.states();
         if self.ticker.set(manager).is_err() {
             tracing::error!("the kite ticker was already started; not starting a second one");
             return None;
         }
-        let (out, feed) = mpsc::channel(4096);
-        tokio::spawn(forward(Symbols::new(&self.exchange), events, states, out));
-        Some(feed)
+        Some(FeedSource::kite(TickerFeed {
+            symbols: Symbols::new(&self.exchange),
+            events,
+            states,
+        }))
     }
 
     /// Subscribes (`on`) or unsubscribes `symbol`'s LTP on the ticker.
@@ -101,34 +104,36 @@ impl Symbols {
     }
 }
 
-/// Forwards the ticker's events and states as the engine's feed events until either
-/// side ends.
-async fn forward(
-    mut symbols: Symbols,
-    mut events: mpsc::Receiver<MarketEvent>,
-    mut states: tokio::sync::watch::Receiver<TickerState>,
-    out: mpsc::Sender<FeedEvent>,
-) {
-    loop {
-        let event = tokio::select! {
-            event = events.recv() => match event {
-                None => return,
-                Some(MarketEvent::Tick { instrument, price }) => match symbols.of(&instrument) {
-                    Some(symbol) => FeedEvent::Tick { symbol, price },
-                    None => continue,
+/// The ticker's events and states as the engine's feed events, converted where the
+/// engine's feed loop reads them (no task of its own: one hop fewer per tick).
+#[derive(Debug)]
+pub(crate) struct TickerFeed {
+    symbols: Symbols,
+    events: mpsc::Receiver<MarketEvent>,
+    states: tokio::sync::watch::Receiver<TickerState>,
+}
+
+impl TickerFeed {
+    /// The next event; `None` once the ticker has ended. Ticks of instruments that are
+    /// not the engine's symbols are skipped.
+    pub(crate) async fn next(&mut self) -> Option<FeedEvent> {
+        loop {
+            // Both branches are cancel-safe: a tick is never half taken.
+            tokio::select! {
+                event = self.events.recv() => match event? {
+                    MarketEvent::Tick { instrument, price } => {
+                        if let Some(symbol) = self.symbols.of(&instrument) {
+                            return Some(FeedEvent::Tick { symbol, price });
+                        }
+                    }
+                    MarketEvent::Order(snapshot) => return Some(FeedEvent::Order(update_of(&snapshot))),
                 },
-                Some(MarketEvent::Order(snapshot)) => FeedEvent::Order(update_of(&snapshot)),
-            },
-            changed = states.changed() => {
-                if changed.is_err() {
-                    return;
+                changed = self.states.changed() => {
+                    changed.ok()?;
+                    let state = *self.states.borrow_and_update();
+                    return Some(FeedEvent::State(feed_state(state)));
                 }
-                let state = *states.borrow_and_update();
-                FeedEvent::State(feed_state(state))
             }
-        };
-        if out.send(event).await.is_err() {
-            return;
         }
     }
 }

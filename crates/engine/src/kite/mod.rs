@@ -38,7 +38,6 @@ use kitebreak_kite::{
     TickerManager,
 };
 use kitebreak_price::{Price, Quantity};
-use tokio::sync::mpsc;
 
 use crate::Symbol;
 use crate::broker::{
@@ -49,7 +48,9 @@ mod calls;
 mod feed;
 mod oco;
 
-use crate::feed::{FeedEvent, OrderUpdate};
+pub(crate) use feed::TickerFeed;
+
+use crate::feed::OrderUpdate;
 
 /// How many order-book reads look for a placement of unknown outcome at once.
 const RECONCILE_ATTEMPTS: u32 = 5;
@@ -385,7 +386,7 @@ impl Broker for KiteAdapter {
         Box::pin(self.cancel_order(id))
     }
 
-    fn start_feed(&self) -> Option<mpsc::Receiver<FeedEvent>> {
+    fn start_feed(&self) -> Option<crate::FeedSource> {
         self.start_ticker()
     }
 

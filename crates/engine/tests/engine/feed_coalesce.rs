@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, FeedEvent, FeedState, FoundOrder, MarketOrder, Ohlc, OrderId,
-    OrderReport, OrderStatus, PaperBroker, PositionReport, PositionState, Symbol,
+    BoxFuture, Broker, BrokerError, FeedEvent, FeedSource, FeedState, FoundOrder, MarketOrder,
+    Ohlc, OrderId, OrderReport, OrderStatus, PaperBroker, PositionReport, PositionState, Symbol,
 };
 use kitebreak_price::Price;
 use tokio::sync::{Notify, mpsc};
@@ -75,8 +75,12 @@ impl Broker for HoldingBroker {
             .push((symbol.clone(), price));
         self.paper.observe(symbol, price);
     }
-    fn start_feed(&self) -> Option<mpsc::Receiver<FeedEvent>> {
-        self.feed.lock().expect("lock").take()
+    fn start_feed(&self) -> Option<FeedSource> {
+        self.feed
+            .lock()
+            .expect("lock")
+            .take()
+            .map(FeedSource::channel)
     }
 }
 
