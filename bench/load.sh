@@ -32,7 +32,9 @@ data=$(mktemp -d)
 # The secret alerts must carry as "passphrase" (read by candles.lua, too).
 export KITEBREAK_WEBHOOK_SECRET=${KITEBREAK_WEBHOOK_SECRET:-load-bench-secret}
 # Run from the data directory so no kitebreak.toml of the caller's is picked up.
-(cd "$data" && KITEBREAK_SERVER__SHARDS=$SHARDS exec "$target/release/kitebreak" serve \
+# The market clock is off so the run does the same work at any hour (with it on,
+# every breakout entry is refused outside NSE hours and no trade opens).
+(cd "$data" && KITEBREAK_SERVER__SHARDS=$SHARDS KITEBREAK_MARKET__ENFORCE=false exec "$target/release/kitebreak" serve \
     --broker paper --listen "127.0.0.1:$PORT" --data-dir "$data" \
     >"$data/server.out" 2>"$data/server.log") &
 server=$!
