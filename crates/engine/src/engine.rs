@@ -338,8 +338,14 @@ impl Engine {
     /// One check of the exchange-side stops (`[orders] protection = "exchange"`): one
     /// read of the broker's order book (and one listing of its GTTs for CNC/NRML), then every shard settles the stops that
     /// ended (a fill closes its trade; a rejection is raised) and guards open trades
-    /// that have none. A book that cannot be read is skipped until the next step.
+    /// that have none. A book that cannot be read is skipped until the next step;
+    /// with no trade open nothing is read.
     pub async fn protect_step(&self) -> Result<(), EngineError> {
+        // Nothing open, nothing to guard or settle: no reads of the broker's book
+        // (they count against Kite's request budget every second).
+        if self.inner.gate.open_trades() == 0 {
+            return Ok(());
+        }
         let book_orders = match self.inner.broker.orders().await {
             Ok(orders) => Arc::new(orders),
             Err(error) => {

@@ -176,6 +176,11 @@ impl Gate {
         self.state().held.remove(symbol);
     }
 
+    /// Symbols with a trade open or being entered or exited.
+    pub fn open_trades(&self) -> u32 {
+        self.state().open_trades(None)
+    }
+
     /// Adds a closed trade's P&L to today's.
     pub fn realized(&self, pnl: Money) {
         let mut state = self.state();
