@@ -185,14 +185,19 @@ pub const SETUP: [(&str, &str, &str); 5] = [
 /// breaks out long (target 109.18, stop 104.94).
 pub const BREAKOUT: (&str, &str, &str) = ("107", "101", "106");
 
-/// Feeds the setup and the breakout; the symbol ends long at 106.
-pub async fn enter_long(engine: &Engine, symbol: &str) {
+/// Feeds the setup candles: levels form, no breakout yet.
+pub async fn feed_setup(engine: &Engine, symbol: &str) {
     for (h, l, c) in SETUP {
         engine
             .candle(sym(symbol), candle(h, l, c))
             .await
             .expect("candle");
     }
+}
+
+/// Feeds the setup and the breakout; the symbol ends long at 106.
+pub async fn enter_long(engine: &Engine, symbol: &str) {
+    feed_setup(engine, symbol).await;
     let (h, l, c) = BREAKOUT;
     engine
         .candle(sym(symbol), candle(h, l, c))

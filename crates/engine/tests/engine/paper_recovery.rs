@@ -16,7 +16,7 @@ use kitebreak_price::{Price, Quantity};
 use kitebreak_strategy::ExitReason;
 use tokio::sync::Notify;
 
-use crate::helpers::{BREAKOUT, SETUP, candle, p, start_with, stored_statuses, sym};
+use crate::helpers::{BREAKOUT, candle, feed_setup, p, start_with, stored_statuses, sym};
 
 /// The paper broker of a process that dies once armed: the order reaches the paper
 /// book (filled and on disk) and its answer never comes back to the engine.
@@ -99,21 +99,12 @@ async fn reopened(dir: &Path) -> Arc<PaperBroker> {
     )
 }
 
-async fn setup(engine: &kitebreak_engine::Engine, symbol: &str) {
-    for (h, l, c) in SETUP {
-        engine
-            .candle(sym(symbol), candle(h, l, c))
-            .await
-            .expect("candle");
-    }
-}
-
 #[tokio::test]
 async fn an_entry_the_paper_book_filled_before_a_crash_opens_its_trade_at_that_fill() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = dying(dir.path()).await;
     let engine = start_with(dir.path(), broker.clone(), |_| {}).await;
-    setup(&engine, "INFY").await;
+    feed_setup(&engine, "INFY").await;
     broker.armed.store(true, Ordering::SeqCst);
     let breakout = tokio::spawn({
         let engine = engine.clone();
@@ -168,7 +159,7 @@ async fn an_exit_the_paper_book_filled_before_a_crash_closes_its_trade_at_that_f
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = dying(dir.path()).await;
     let engine = start_with(dir.path(), broker.clone(), |_| {}).await;
-    setup(&engine, "INFY").await;
+    feed_setup(&engine, "INFY").await;
     let (h, l, c) = BREAKOUT;
     engine
         .candle(sym("INFY"), candle(h, l, c))
