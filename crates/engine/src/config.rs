@@ -42,6 +42,10 @@ pub struct EngineConfig {
     /// Whether an exchange-side stop or GTT OCO guards every open trade (see
     /// `shard::protect`).
     pub protection: Protection,
+    /// The kernel's boot id ([`crate::current_boot_id`]): whether the send journal
+    /// beside the database was written during this boot (see `journal`). Tests set
+    /// it to act out a reboot.
+    pub boot_id: Option<String>,
 }
 
 /// Exchange-side protection of open trades (`[orders] protection`).
@@ -84,6 +88,7 @@ impl EngineConfig {
             enforce_every: Some(Duration::from_secs(1)),
             feed: crate::FeedConfig::default(),
             protection: Protection::None,
+            boot_id: crate::journal::current_boot_id(),
         }
     }
 

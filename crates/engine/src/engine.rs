@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     pub(crate) updates: Arc<crate::updates::Updates>,
     exit_failures: Arc<AtomicU64>,
     pub(crate) broker_errors: Arc<crate::broker::BrokerErrorCounts>,
+    /// This run's send journal, marked clean at shutdown.
+    journal: Arc<crate::journal::SendJournal>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -79,6 +81,11 @@ impl Engine {
         let (books, reconciliation) =
             crate::recovery::recover(&store, &config, broker.as_ref()).await?;
         let order_seq = Arc::new(AtomicI64::new(store.last_order_seq().await?));
+        // Recovery has read the previous run's journal: this run starts its own.
+        let journal = Arc::new(crate::journal::SendJournal::create(
+            &crate::journal::path_for(&config.database),
+            config.boot_id.as_deref(),
+        )?);
         let monitoring = Arc::new(AtomicBool::new(true));
         let gate = Arc::new(
             crate::enforce::open_gate(&store, &config)
@@ -107,6 +114,7 @@ impl Engine {
             monitoring: Arc::clone(&monitoring),
             order_seq,
             gate: Arc::clone(&gate),
+            journal: Arc::clone(&journal),
         });
         let mut per_shard: Vec<HashMap<Symbol, Book>> =
             (0..shard_count).map(|_| HashMap::new()).collect();
@@ -142,6 +150,7 @@ impl Engine {
                 updates,
                 exit_failures,
                 broker_errors,
+                journal,
             }),
         };
         if let Some(events) = feed_events {
@@ -305,6 +314,10 @@ impl Engine {
             }
         }
         self.inner.store.close().await;
+        // Every shard has stopped: nothing more can be sent under an armed tag.
+        if let Err(error) = self.inner.journal.mark_clean() {
+            tracing::warn!(%error, "send journal not marked clean; the next start after a reboot looks armed exits up");
+        }
         tracing::info!("engine stopped");
     }
 

@@ -44,6 +44,16 @@ pub enum EngineError {
     /// The database's folder could not be created.
     #[error("cannot create the data directory")]
     DataDir(#[source] std::io::Error),
+    /// The send journal beside the database (`<database>.sending`) could not be
+    /// written.
+    #[error("cannot write the send journal {path}")]
+    Journal {
+        /// The journal's file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Applying the embedded migrations failed.
     #[error("database migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),

@@ -40,19 +40,22 @@ fn steps() -> Vec<(&'static str, Value)> {
     steps
 }
 
-/// Orders in the database by purpose and status, read-only.
+/// Orders in the database by purpose and status, read-only, without an open
+/// trade's armed exit (`ARMED`: committed with the trade, never sent yet).
 async fn orders(server: &Server) -> Vec<(String, String)> {
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(server.data.path().join("kitebreak.db"))
         .read_only(true);
     let mut db = options.connect().await.expect("open database");
-    sqlx::query("SELECT purpose, status FROM orders ORDER BY seq")
-        .fetch_all(&mut db)
-        .await
-        .expect("query")
-        .iter()
-        .map(|row| (row.get("purpose"), row.get("status")))
-        .collect()
+    sqlx::query(
+        "SELECT purpose, status FROM orders WHERE status NOT IN ('ARMED', 'UNUSED') ORDER BY seq",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("query")
+    .iter()
+    .map(|row| (row.get("purpose"), row.get("status")))
+    .collect()
 }
 
 /// The paper book's orders (tag and status), read-only from its own file beside

@@ -37,6 +37,7 @@
 //! No entry can happen before all this is done: [`crate::Engine::start`] runs it
 //! before any shard exists.
 
+mod armed;
 mod pairing;
 mod positions;
 mod unsettled;
@@ -104,6 +105,9 @@ pub(crate) async fn recover(
     if !broker.exchange_account() {
         pairing::book_belongs_here(store, broker).await?;
     }
+    let journal = crate::journal::path_for(&config.database);
+    let previous = crate::journal::read(&journal, config.boot_id.as_deref());
+    let unsent = armed::promote_sent(store, &previous).await?;
     let pending = store.pending_order_rows().await?;
     let mut books = load_books(store, config, broker).await?;
     let mut report = Reconciliation::default();
@@ -138,8 +142,15 @@ pub(crate) async fn recover(
     if broker.exchange_account() {
         positions::compare(broker, &books, &mut report, &mut writes).await;
     }
+    let last_seq = store.last_order_seq().await?;
+    let armed = armed::rearm(&books, unsent, last_seq, &mut writes);
     if !writes.is_empty() {
         store.commit(writes).await?;
+    }
+    for (symbol, order) in armed {
+        if let Some(book) = books.get_mut(&symbol) {
+            book.armed = Some(order);
+        }
     }
     if !report.orders.is_empty() || !report.mismatches.is_empty() {
         tracing::info!(

@@ -28,6 +28,9 @@ pub(crate) struct Book {
     pub protection: Option<super::protect::Guard>,
     /// Why the open trade has no exchange-side stop, raised loudly (see `protect`).
     pub protection_alert: Option<String>,
+    /// The open trade's next exit, durable as an ARMED row (see `journal`): sent
+    /// at once when the trade exits. `None` sends the slow way (intent first).
+    pub armed: Option<crate::broker::MarketOrder>,
 }
 
 /// What [`Book::remember`] changed in the repeated-alert memory.
@@ -62,6 +65,7 @@ impl Book {
             entry_unsettled: None,
             protection: None,
             protection_alert: None,
+            armed: None,
         }
     }
 

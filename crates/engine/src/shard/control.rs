@@ -100,6 +100,7 @@ impl Shard {
         book.strategy.reset();
         book.exit_retry = None;
         book.entry_unsettled = None;
+        book.armed = None;
         book.history_from = book.next_seq;
         book.recent_times.clear();
         let detail = serde_json::json!({"force": force, "dropped_trade": had_trade});

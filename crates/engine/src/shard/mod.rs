@@ -32,8 +32,9 @@ use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use book::Book;
+pub(crate) use orders::closing_side;
 pub(crate) use retry::ExitRetry;
-pub(crate) use send::{final_row, seq_of};
+pub(crate) use send::{final_row, seq_of, tag};
 pub(crate) use unsettled::Unsettled;
 
 use crate::broker::{Broker, Side};
@@ -91,6 +92,8 @@ pub(crate) struct Context {
     pub exit_failures: Arc<std::sync::atomic::AtomicU64>,
     /// Broker calls of the order path that failed, by kind.
     pub broker_errors: Arc<crate::broker::BrokerErrorCounts>,
+    /// Armed exit tags about to be sent, noted without an fsync (see `journal`).
+    pub journal: Arc<crate::journal::SendJournal>,
 }
 
 /// One shard's state: its symbols, and its candles whose commits are outstanding.

@@ -8,7 +8,10 @@
 //!
 //! The intent (tag, side, quantity, PENDING) is committed *before* the order is sent,
 //! so after a crash the database names every order that might be out; recovery then
-//! settles them by tag (see `recovery`). A lost placement answer is first looked for
+//! settles them by tag (see `recovery`). An exit's intent is committed earlier still:
+//! with the change that opened (or resized, or failed to close) the trade, as an
+//! ARMED row, so the exit goes out the moment its price is seen and its PENDING row
+//! is committed while the order travels (`journal` says why a crash stays safe). A lost placement answer is first looked for
 //! by the broker adapter in the order book; an order whose outcome stays unknown
 //! keeps its row PENDING and is looked up by tag on a backoff until found or the
 //! look-up window ends (`unsettled`); an exit sends nothing else meanwhile (`retry`).
@@ -37,7 +40,8 @@ pub(crate) fn opening_side(direction: Direction) -> Side {
     }
 }
 
-fn closing_side(direction: Direction) -> Side {
+/// The side that closes a trade in `direction`.
+pub(crate) fn closing_side(direction: Direction) -> Side {
     match opening_side(direction) {
         Side::Buy => Side::Sell,
         Side::Sell => Side::Buy,
@@ -153,13 +157,16 @@ pub(crate) async fn finish_entry(
     };
     let detail = serde_json::json!({"tag": record.tag, "entry": trade.price_entry.to_string(),
         "target": trade.price_target.to_string(), "stop": trade.price_stop.to_string()});
+    let (armed, arm_row) = ctx.arm(symbol, closing_side(trade.direction), trade.quantity);
     ctx.store
         .commit(vec![
             final_row(&record),
             WriteOp::OpenTrade(symbol.clone(), trade.clone()),
+            arm_row,
             event(symbol, "trade_opened", detail),
         ])
         .await?;
+    book.armed = Some(armed);
     super::protect::guard(ctx, symbol, book).await;
     Ok(EntryOutcome::Filled {
         order: record,
@@ -216,17 +223,23 @@ pub(crate) async fn exit(
                 writes.push(*row);
             }
             let side = closing_side(trade.direction);
-            let (order, intent) =
-                ctx.new_order(symbol, "exit", side, trade.quantity, Some(signal.price));
-            let detail = serde_json::json!({"tag": order.tag, "reason": signal.reason, "price": signal.price.to_string()});
-            writes.extend([intent, event(symbol, "exit_signal", detail)]);
-            if let Err(error) = ctx.store.commit(std::mem::take(&mut writes)).await {
-                let _ = book.strategy.exit_failed();
-                return Err(error);
+            match take_armed(ctx, book, side, trade.quantity, &mut writes) {
+                Some(order) => send_armed(ctx, symbol, &signal, order, writes).await,
+                None => {
+                    let (order, intent) =
+                        ctx.new_order(symbol, "exit", side, trade.quantity, Some(signal.price));
+                    let detail = serde_json::json!({"tag": order.tag, "reason": signal.reason, "price": signal.price.to_string()});
+                    writes.extend([intent, event(symbol, "exit_signal", detail)]);
+                    if let Err(error) = ctx.store.commit(std::mem::take(&mut writes)).await {
+                        let _ = book.strategy.exit_failed();
+                        return Err(error);
+                    }
+                    ctx.send_tracked(order).await
+                }
             }
-            ctx.send_tracked(order).await
         }
     };
+    let mut writes = Vec::new();
     let Some(fill) = fill_of(&record) else {
         let reason = reason_of(&record);
         let _ = book.strategy.exit_failed();
@@ -239,7 +252,11 @@ pub(crate) async fn exit(
             writes.push(final_row(&record));
         }
         writes.push(event(symbol, "exit_rejected", detail));
+        // The next attempt goes out under a fresh tag, armed now.
+        let (armed, arm_row) = ctx.arm(symbol, closing_side(trade.direction), trade.quantity);
+        writes.push(arm_row);
         ctx.store.commit(writes).await?;
+        book.armed = Some(armed);
         return Ok(ExitOutcome::Failed {
             order: record,
             reason,
@@ -253,6 +270,7 @@ pub(crate) async fn exit(
         .exit_filled(fill)
         .map_err(|e| EngineError::Conflict(e.to_string()))?;
     book.exit_retry = None;
+    book.armed = None;
     if book.strategy.params().relevel() == Relevel::Fresh {
         // The strategy cleared its history: later candles start a new one.
         book.history_from = book.next_seq;
@@ -308,18 +326,79 @@ async fn partial_exit(
     let detail = serde_json::json!({"tag": record.tag, "filled": sold, "held": held,
         "exit": closed.price_exit.to_string(), "pnl": closed.pnl.to_string(),
         "next_attempt": retry.next_at.to_string()});
+    // The close marks the spent armed row UNUSED; the rest is armed anew after it.
+    let (armed, arm_row) = ctx.arm(symbol, closing_side(open.direction), open.quantity);
     writes.extend([
         final_row(&record),
         WriteOp::CloseTrade(symbol.clone(), closed.clone()),
         WriteOp::OpenTrade(symbol.clone(), open),
+        arm_row,
         event(symbol, "exit_partial", detail),
     ]);
     ctx.store.commit(writes).await?;
+    book.armed = Some(armed);
     ctx.gate.realized(closed.pnl);
     Ok(ExitOutcome::Failed {
         order: record,
         reason,
     })
+}
+
+/// The book's armed exit, if it closes this trade (`side`, `quantity`) and the send
+/// journal took its tag: then it may go out before anything is committed. An armed
+/// order for other terms (the trade changed size under an exchange-side stop's
+/// partial fill) is marked UNUSED in `writes` and the exit goes the slow way.
+fn take_armed(
+    ctx: &Context,
+    book: &mut Book,
+    side: Side,
+    quantity: Quantity,
+    writes: &mut Vec<WriteOp>,
+) -> Option<MarketOrder> {
+    let armed = book.armed.take()?;
+    if armed.side != side || armed.quantity != quantity {
+        writes.push(WriteOp::ArmedUnused(armed.tag));
+        return None;
+    }
+    match ctx.journal.note_sending(&armed.tag) {
+        Ok(()) => Some(armed),
+        Err(error) => {
+            // Not noted: a crash could not tell this tag was sent. It must not go
+            // out before its row says PENDING (the slow way, under a fresh tag).
+            tracing::warn!(tag = %armed.tag, %error, "send journal not written; exit intent committed first");
+            writes.push(WriteOp::ArmedUnused(armed.tag));
+            None
+        }
+    }
+}
+
+/// Sends an armed exit at once, committing its PENDING row (and the `writes` of
+/// an earlier attempt) while the order is on its way: the ARMED row is durable and
+/// the journal names the tag, so a crash at any point finds it by tag.
+async fn send_armed(
+    ctx: &Context,
+    symbol: &Symbol,
+    signal: &ExitSignal,
+    order: MarketOrder,
+    mut writes: Vec<WriteOp>,
+) -> (OrderRecord, bool) {
+    let detail = serde_json::json!({"tag": order.tag, "reason": signal.reason,
+        "price": signal.price.to_string()});
+    writes.extend([
+        WriteOp::ArmedSent {
+            tag: order.tag.clone(),
+            signal_price: Some(signal.price),
+        },
+        event(symbol, "exit_signal", detail),
+    ]);
+    let tag = order.tag.clone();
+    let (committed, sent) = tokio::join!(ctx.store.commit(writes), ctx.send_tracked(order));
+    if let Err(error) = committed {
+        // The order is out: its outcome is still applied (and committed next). The
+        // row stays ARMED on disk and the journal names it, so a restart looks it up.
+        tracing::error!(%symbol, %tag, %error, "exit sent but its PENDING row not stored");
+    }
+    sent
 }
 
 /// Records a failed exit attempt: ERROR log, counter, and the retry's next time.

@@ -63,6 +63,31 @@ impl Context {
         quantity: Quantity,
         signal_price: Option<Price>,
     ) -> (MarketOrder, WriteOp) {
+        let (order, row) = self.order_row(symbol, purpose, side, quantity, signal_price);
+        (order, WriteOp::OrderIntent(row))
+    }
+
+    /// The next exit of `symbol`'s open trade (closing `side`, `quantity` units),
+    /// prepared with a fresh tag: the ARMED row to commit with the trade's change.
+    /// The book takes the order only once that commit has landed (see `journal`).
+    pub(crate) fn arm(
+        &self,
+        symbol: &Symbol,
+        side: Side,
+        quantity: Quantity,
+    ) -> (MarketOrder, WriteOp) {
+        let (order, row) = self.order_row(symbol, "exit", side, quantity, None);
+        (order, WriteOp::OrderArmed(row))
+    }
+
+    fn order_row(
+        &self,
+        symbol: &Symbol,
+        purpose: &'static str,
+        side: Side,
+        quantity: Quantity,
+        signal_price: Option<Price>,
+    ) -> (MarketOrder, OrderRow) {
         let seq = self.order_seq.fetch_add(1, Ordering::Relaxed) + 1;
         let tag = tag(seq);
         let order = MarketOrder {
@@ -80,7 +105,7 @@ impl Context {
             quantity,
             signal_price,
         };
-        (order, WriteOp::OrderIntent(row))
+        (order, row)
     }
 
     /// Sends an order whose intent is already durable, waits for its final status,

@@ -30,7 +30,7 @@ use crate::EngineError;
 
 pub use load::{ClosedTradeRecord, TradeFilter};
 pub(crate) use ops::{CandleRow, OrderFinal, OrderRow, SymbolRow, WriteOp};
-pub(crate) use pending::PendingOrder;
+pub(crate) use pending::{ArmedOrder, PendingOrder};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

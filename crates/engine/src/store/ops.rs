@@ -65,6 +65,15 @@ pub(crate) enum WriteOp {
     Candle(CandleRow),
     ClearCandles(Symbol),
     OrderIntent(OrderRow),
+    /// An open trade's next exit, prepared but not sent (`ARMED`; see `journal`).
+    OrderArmed(OrderRow),
+    /// An armed exit going out: its row becomes PENDING, with the signal's price.
+    ArmedSent {
+        tag: String,
+        signal_price: Option<Price>,
+    },
+    /// An armed exit that will never be sent (`UNUSED`).
+    ArmedUnused(String),
     OrderFinal(OrderFinal),
     OpenTrade(Symbol, Trade),
     DeleteOpenTrade(Symbol),
@@ -93,23 +102,70 @@ impl WriteOp {
                 .execute(&mut *db)
                 .await
                 .map(drop),
-            WriteOp::OrderIntent(row) => write_intent(db, row).await,
+            WriteOp::OrderIntent(row) => write_intent(db, row, "PENDING").await,
+            WriteOp::OrderArmed(row) => write_intent(db, row, "ARMED").await,
+            WriteOp::ArmedSent { tag, signal_price } => {
+                // An armed row a close already marked UNUSED included: the tag went
+                // out, so a restart must look it up. A row already past PENDING
+                // (recovery replaying the journal) is left alone.
+                sqlx::query(
+                    "UPDATE orders SET status = 'PENDING',
+                         signal_micros = COALESCE(?, signal_micros), updated_at = ?
+                     WHERE tag = ? AND status IN ('ARMED', 'UNUSED')",
+                )
+                .bind(micros(*signal_price))
+                .bind(now_text())
+                .bind(tag)
+                .execute(&mut *db)
+                .await
+                .map(drop)
+            }
+            WriteOp::ArmedUnused(tag) => sqlx::query(
+                "UPDATE orders SET status = 'UNUSED', updated_at = ? WHERE tag = ? AND status = 'ARMED'",
+            )
+            .bind(now_text())
+            .bind(tag)
+            .execute(&mut *db)
+            .await
+            .map(drop),
             WriteOp::OrderFinal(row) => write_final(db, row).await,
             WriteOp::OpenTrade(symbol, trade) => write_open_trade(db, symbol, trade).await,
-            WriteOp::DeleteOpenTrade(symbol) => delete_open_trade(db, symbol).await,
+            WriteOp::DeleteOpenTrade(symbol) => {
+                delete_open_trade(db, symbol).await?;
+                disarm(db, symbol).await
+            }
             WriteOp::CloseTrade(symbol, closed) => {
                 delete_open_trade(db, symbol).await?;
+                disarm(db, symbol).await?;
                 write_closed_trade(db, symbol, closed).await
             }
         }
     }
 }
 
-async fn write_intent(db: &mut SqliteConnection, row: &OrderRow) -> Result<(), sqlx::Error> {
+/// Marks the armed exits of `symbol` UNUSED: its trade is gone (closed, or dropped
+/// by a forced reset). A trade re-opened after (a partial exit's rest) is armed anew
+/// by a later op of the same job.
+async fn disarm(db: &mut SqliteConnection, symbol: &Symbol) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders SET status = 'UNUSED', updated_at = ? WHERE symbol = ? AND status = 'ARMED'",
+    )
+    .bind(now_text())
+    .bind(symbol.as_str())
+    .execute(&mut *db)
+    .await
+    .map(drop)
+}
+
+async fn write_intent(
+    db: &mut SqliteConnection,
+    row: &OrderRow,
+    status: &str,
+) -> Result<(), sqlx::Error> {
     let now = now_text();
     sqlx::query(
         "INSERT INTO orders (tag, seq, symbol, purpose, side, quantity, signal_micros, status,
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)",
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&row.tag)
     .bind(row.seq)
@@ -118,6 +174,7 @@ async fn write_intent(db: &mut SqliteConnection, row: &OrderRow) -> Result<(), s
     .bind(row.side.as_str())
     .bind(i64::from(row.quantity.get()))
     .bind(micros(row.signal_price))
+    .bind(status)
     .bind(&now)
     .bind(&now)
     .execute(&mut *db)

@@ -60,7 +60,23 @@ impl TestBroker {
             .fetch_optional(&mut db)
             .await
             .expect("query");
-        row.map_or("MISSING".into(), |r| r.get("status"))
+        let status: String = row.map_or("MISSING".into(), |r| r.get("status"));
+        if status != "ARMED" {
+            return status;
+        }
+        // An armed exit goes out before its PENDING row is committed; what makes
+        // that safe is the send journal naming it first.
+        let mut journal = database.as_os_str().to_owned();
+        journal.push(".sending");
+        let noted = std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .any(|line| line == format!("sent {tag}"));
+        if noted {
+            "ARMED, journalled".into()
+        } else {
+            "ARMED, not journalled".into()
+        }
     }
 }
 
@@ -219,38 +235,47 @@ pub async fn start_with(
     Engine::start(config, broker).await.expect("engine starts")
 }
 
-/// `(purpose, status)` of the orders stored for `symbol`, oldest first (read-only).
+/// `(purpose, status)` of the orders stored for `symbol`, oldest first (read-only),
+/// without armed exits never sent (`ARMED`, `UNUSED`).
 pub async fn stored_statuses(database: &Path, symbol: &str) -> Vec<(String, String)> {
     use sqlx::{ConnectOptions, Row};
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(database)
         .read_only(true);
     let mut db = options.connect().await.expect("open database");
-    sqlx::query("SELECT purpose, status FROM orders WHERE symbol = ? ORDER BY seq")
-        .bind(symbol)
-        .fetch_all(&mut db)
-        .await
-        .expect("query")
-        .iter()
-        .map(|row| (row.get("purpose"), row.get("status")))
-        .collect()
+    sqlx::query(
+        "SELECT purpose, status FROM orders
+         WHERE symbol = ? AND status NOT IN ('ARMED', 'UNUSED') ORDER BY seq",
+    )
+    .bind(symbol)
+    .fetch_all(&mut db)
+    .await
+    .expect("query")
+    .iter()
+    .map(|row| (row.get("purpose"), row.get("status")))
+    .collect()
 }
 
-/// Orders stored for `symbol`, by purpose, read from the database read-only.
+/// Orders stored for `symbol`, by purpose, read from the database read-only,
+/// without armed exits never sent (`ARMED`, `UNUSED`). An exit's seq is taken when
+/// it is armed (when its trade opens), so it can come before orders sent earlier.
 pub async fn stored_orders(database: &Path, symbol: &str) -> Vec<String> {
     use sqlx::{ConnectOptions, Row};
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(database)
         .read_only(true);
     let mut db = options.connect().await.expect("open database");
-    sqlx::query("SELECT purpose FROM orders WHERE symbol = ? ORDER BY seq")
-        .bind(symbol)
-        .fetch_all(&mut db)
-        .await
-        .expect("query")
-        .iter()
-        .map(|row| row.get("purpose"))
-        .collect()
+    sqlx::query(
+        "SELECT purpose FROM orders
+         WHERE symbol = ? AND status NOT IN ('ARMED', 'UNUSED') ORDER BY seq",
+    )
+    .bind(symbol)
+    .fetch_all(&mut db)
+    .await
+    .expect("query")
+    .iter()
+    .map(|row| row.get("purpose"))
+    .collect()
 }
 
 /// Polls `check` every 10 ms until it holds, failing after a generous 20 s: a

@@ -468,9 +468,10 @@ async fn flatten_cancels_the_stop_before_it_exits() {
         .expect("flatten");
     assert_eq!(status.open_trades, 0);
     assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
+    // The exit's tag was taken when the trade opened (armed), before the stop's.
     assert_eq!(
         crate::helpers::stored_orders(&database(&env), "INFY").await,
-        ["entry", "protect", "exit"]
+        ["entry", "exit", "protect"]
     );
     env.engine.shutdown().await;
 }

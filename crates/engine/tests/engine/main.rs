@@ -1,5 +1,6 @@
 //! The engine's integration tests: one binary, one module per behaviour.
 
+mod armed;
 mod feed_coalesce;
 mod golden;
 mod helpers;
