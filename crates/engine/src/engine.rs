@@ -116,8 +116,11 @@ impl Engine {
             gate: Arc::clone(&gate),
             journal: Arc::clone(&journal),
         });
-        let mut per_shard: Vec<HashMap<Symbol, Book>> =
-            (0..shard_count).map(|_| HashMap::new()).collect();
+        // Room for an even share and some: hashing spreads symbols about evenly.
+        let share = books.len() / shard_count + books.len() / (4 * shard_count) + 1;
+        let mut per_shard: Vec<HashMap<Symbol, Book>> = (0..shard_count)
+            .map(|_| HashMap::with_capacity(share))
+            .collect();
         for (symbol, book) in books {
             per_shard[shard_of(&symbol, shard_count)].insert(symbol, book);
         }
@@ -245,6 +248,12 @@ impl Engine {
         }
         all.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         Ok(all)
+    }
+
+    /// How many trades have closed, and their P&L in all (for metrics), without
+    /// holding the history.
+    pub async fn closed_totals(&self) -> Result<(u64, kitebreak_price::Money), EngineError> {
+        self.inner.store.closed_totals().await
     }
 
     /// Closed trades, newest first.

@@ -167,8 +167,10 @@ async fn load_books(
     config: &EngineConfig,
     broker: &dyn Broker,
 ) -> Result<HashMap<Symbol, Book>, EngineError> {
-    let mut books = HashMap::new();
-    for stored in store.load_symbols().await? {
+    let stored = store.load_symbols().await?;
+    // Sized once: growing a map of 10,000 books rehashes it (both tables live at once).
+    let mut books = HashMap::with_capacity(stored.len());
+    for stored in stored {
         let symbol = stored.row.symbol.clone();
         let params = config.params_for(&symbol);
         if params != stored.row.params {

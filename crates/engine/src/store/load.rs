@@ -2,7 +2,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use futures_util::TryStreamExt;
 use jiff::Timestamp;
+use kitebreak_price::Money;
 use kitebreak_strategy::{
     Candle, ClosedTrade, ExitReason, Fill, Levels, Relevel, StrategyParams, Trade,
 };
@@ -151,21 +153,39 @@ impl Store {
     }
 
     /// Closed trades, newest first.
+    ///
+    /// The time filter is applied in SQL first (with a second's margin: the stored
+    /// times are RFC 3339 text, whose order matches time's to the second), so a
+    /// day's trades are read without the whole history; then exactly.
     pub async fn closed_trades(
         &self,
         filter: &TradeFilter,
     ) -> Result<Vec<ClosedTradeRecord>, EngineError> {
+        let floor = filter
+            .exit_from
+            .and_then(|from| from.checked_sub(jiff::SignedDuration::from_secs(1)).ok())
+            .map(|from| from.to_string());
         let rows = match &filter.symbol {
             Some(symbol) => {
-                sqlx::query("SELECT * FROM closed_trades WHERE symbol = ? ORDER BY id DESC")
-                    .bind(symbol.as_str())
-                    .fetch_all(self.pool())
-                    .await?
+                sqlx::query(
+                    "SELECT * FROM closed_trades WHERE symbol = ?
+                     AND (? IS NULL OR exit_time >= ?) ORDER BY id DESC",
+                )
+                .bind(symbol.as_str())
+                .bind(&floor)
+                .bind(&floor)
+                .fetch_all(self.pool())
+                .await?
             }
             None => {
-                sqlx::query("SELECT * FROM closed_trades ORDER BY id DESC")
-                    .fetch_all(self.pool())
-                    .await?
+                sqlx::query(
+                    "SELECT * FROM closed_trades WHERE (? IS NULL OR exit_time >= ?)
+                     ORDER BY id DESC",
+                )
+                .bind(&floor)
+                .bind(&floor)
+                .fetch_all(self.pool())
+                .await?
             }
         };
         let mut records = Vec::with_capacity(rows.len());
@@ -183,6 +203,21 @@ impl Store {
             }
         }
         Ok(records)
+    }
+}
+
+impl Store {
+    /// How many trades have closed, and their P&L in all, read row by row: the
+    /// history grows without bound, so nothing but the running sum is held.
+    pub async fn closed_totals(&self) -> Result<(u64, Money), EngineError> {
+        let mut rows = sqlx::query("SELECT * FROM closed_trades").fetch(self.pool());
+        let mut count = 0;
+        let mut total = Money::ZERO;
+        while let Some(row) = rows.try_next().await? {
+            count += 1;
+            total = total + closed_from(&row)?.closed.pnl;
+        }
+        Ok((count, total))
     }
 }
 
@@ -345,5 +380,69 @@ mod tests {
             }
         }
         store.close().await;
+    }
+
+    /// The day filter reads only what it needs in SQL, yet is exact to the
+    /// nanosecond around its bound (RFC 3339 text orders like time only to the second).
+    #[tokio::test(flavor = "current_thread")]
+    async fn closed_trades_from_a_time_are_exact_around_the_bound_and_totals_add_up() {
+        use kitebreak_strategy::{ClosedTrade, Direction, ExitReason, Fill, Trade};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db")).await.expect("open");
+        let price = |text: &str| text.parse::<Price>().expect("price");
+        let exits = [
+            "2026-12-01T09:59:59.5Z",
+            "2026-12-01T10:00:00Z",
+            "2026-12-01T10:00:00.25Z",
+            "2026-12-01T10:00:01Z",
+            "2026-11-30T12:00:00Z",
+        ];
+        let mut writes = Vec::new();
+        for exit in exits {
+            let trade = Trade {
+                direction: Direction::Long,
+                price_entry: price("100"),
+                price_target: price("103"),
+                price_stop: price("99"),
+                quantity: kitebreak_price::Quantity::ONE,
+                entry_time: None,
+                entry_order_id: None,
+            };
+            let fill = Fill {
+                price: price("101.5"),
+                quantity: kitebreak_price::Quantity::ONE,
+                time: Some(exit.parse().expect("time")),
+                order_id: None,
+            };
+            let closed = ClosedTrade::new(trade, fill, ExitReason::Manual);
+            writes.push(WriteOp::CloseTrade(
+                Symbol::parse("INFY").expect("symbol"),
+                closed,
+            ));
+        }
+        store.commit(writes).await.expect("commit");
+        let filter = super::TradeFilter {
+            exit_from: Some("2026-12-01T10:00:00Z".parse().expect("time")),
+            ..super::TradeFilter::default()
+        };
+        let mut found: Vec<String> = store
+            .closed_trades(&filter)
+            .await
+            .expect("read")
+            .iter()
+            .filter_map(|r| r.closed.exit_time.map(|t| t.to_string()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "2026-12-01T10:00:00.25Z",
+                "2026-12-01T10:00:00Z",
+                "2026-12-01T10:00:01Z"
+            ]
+        );
+        let (count, total) = store.closed_totals().await.expect("totals");
+        assert_eq!(count, 5);
+        assert_eq!(total.to_string(), "7.5");
     }
 }

@@ -5,8 +5,6 @@ use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use kitebreak_engine::TradeFilter;
-use kitebreak_strategy::Direction;
 use metrics::Label;
 
 use crate::{ApiError, AppState};
@@ -30,32 +28,25 @@ async fn gauges(state: &AppState) -> Result<(), ApiError> {
     metrics.gauge("kitebreak_broker_info", info, 1.0);
     super::session::export_metrics(state);
     metrics.engine_state(&state.engine);
-    let statuses = state.engine.statuses().await?;
-    let mut open = 0.0;
-    let mut unrealized = 0.0;
-    for trade in statuses
-        .iter()
-        .filter_map(|s| s.trade.as_ref().map(|t| (s, t)))
-    {
-        open += 1.0;
-        // Unrealized P&L needs a last price; a symbol the broker has no price for
-        // contributes nothing rather than a guess.
-        if let Ok(last) = broker.ltp(&trade.0.symbol).await {
-            let t = trade.1;
-            let units = t.quantity.get() as f64;
-            let move_ = last.to_f64() - t.price_entry.to_f64();
-            unrealized += match t.direction {
-                Direction::Long => move_ * units,
-                Direction::Short => -move_ * units,
-            };
-        }
-    }
-    metrics.gauge("kitebreak_open_trades", Vec::new(), open);
-    metrics.gauge("kitebreak_unrealized_pnl", Vec::new(), unrealized);
-    let closed = state.engine.closed_trades(&TradeFilter::default()).await?;
-    let realized: f64 = closed.iter().map(|r| r.closed.pnl.to_f64()).sum();
-    metrics.gauge("kitebreak_realized_pnl", Vec::new(), realized);
-    metrics.gauge("kitebreak_closed_trades", Vec::new(), closed.len() as f64);
+    // From the engine's own state: no broker call per open trade (against Kite each
+    // would be a quote request, through its 1 request/second budget) and no read of
+    // the whole closed-trade history into memory.
+    let risk = state.engine.risk_status();
+    metrics.gauge(
+        "kitebreak_open_trades",
+        Vec::new(),
+        f64::from(risk.open_trades),
+    );
+    // Unrealized P&L at the latest price seen for each open trade (ticks, polls,
+    // candle closes), as the daily-loss limit counts it.
+    metrics.gauge(
+        "kitebreak_unrealized_pnl",
+        Vec::new(),
+        risk.unrealized.to_f64(),
+    );
+    let (closed, realized) = state.engine.closed_totals().await?;
+    metrics.gauge("kitebreak_realized_pnl", Vec::new(), realized.to_f64());
+    metrics.gauge("kitebreak_closed_trades", Vec::new(), closed as f64);
     // Group commit: jobs per transaction is how well durable writes are batched.
     let commits = state.engine.commit_stats();
     metrics.gauge(
