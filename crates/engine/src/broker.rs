@@ -395,6 +395,16 @@ pub trait Broker: Send + Sync + 'static {
     /// Today's orders, oldest first (paper: every order in its book, all days).
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>>;
 
+    /// The tags of [`Broker::orders`], oldest first: what recovery needs to tell
+    /// whether a book of the process's own (paper) belongs to its database, without
+    /// a copy of every order (a paper book holds every order of every day).
+    fn tags(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
+        Box::pin(async move {
+            let orders = self.orders().await?;
+            Ok(orders.into_iter().map(|report| report.order.tag).collect())
+        })
+    }
+
     /// Today's net positions (paper: over its whole book).
     fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>>;
 

@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use jiff::civil::Time;
-use kitebreak_price::Money;
 use tokio::sync::oneshot;
 
 use crate::gate::{Gate, RiskStatus};
@@ -17,7 +16,7 @@ use crate::market::{ist, ist_datetime};
 use crate::report::ExitOutcome;
 use crate::risk::KillSwitch;
 use crate::shard::Command;
-use crate::store::{Store, TradeFilter, WriteOp};
+use crate::store::{Store, WriteOp};
 use crate::{Engine, EngineConfig, EngineError, Symbol};
 
 /// What one exit of a sweep did, per symbol.
@@ -46,16 +45,9 @@ pub(crate) async fn open_gate(store: &Store, config: &EngineConfig) -> Result<Ga
     };
     let now = config.clock.now();
     let midnight = ist_datetime(now).date().to_datetime(Time::midnight());
-    let filter = TradeFilter {
-        exit_from: ist().to_timestamp(midnight).ok(),
-        ..TradeFilter::default()
-    };
-    let realized: Money = store
-        .closed_trades(&filter)
-        .await?
-        .iter()
-        .map(|record| record.closed.pnl)
-        .sum();
+    let (_, realized) = store
+        .closed_totals(ist().to_timestamp(midnight).ok())
+        .await?;
     if switch != KillSwitch::Active {
         tracing::warn!(
             kill_switch = switch.as_str(),

@@ -3,7 +3,6 @@
 //! It routes each command to the shard that owns the symbol and waits for the reply;
 //! the shard replies only after the state change is committed.
 
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -14,10 +13,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::broker::{Broker, Side};
 use crate::gate::Gate;
 use crate::report::{
-    CandleInput, CandleReport, ExitOutcome, OrderRecord, PriceReport, SymbolStatus,
+    CandleInput, CandleReport, ExitOutcome, OrderRecord, PriceReport, SymbolCounts, SymbolStatus,
 };
 use crate::session::{BrokerSession, SessionWatch, Timer};
-use crate::shard::{Book, Command, Context, Reply, Shard};
+use crate::shard::{Command, Context, Reply, Shard};
 use crate::store::{ClosedTradeRecord, Store, TradeFilter, WriteOp};
 use crate::{EngineConfig, EngineError, Symbol};
 use kitebreak_kite::SessionState;
@@ -116,15 +115,8 @@ impl Engine {
             gate: Arc::clone(&gate),
             journal: Arc::clone(&journal),
         });
-        // Room for an even share and some: hashing spreads symbols about evenly.
-        let share = books.len() / shard_count + books.len() / (4 * shard_count) + 1;
-        let mut per_shard: Vec<HashMap<Symbol, Book>> = (0..shard_count)
-            .map(|_| HashMap::with_capacity(share))
-            .collect();
-        for (symbol, book) in books {
-            per_shard[shard_of(&symbol, shard_count)].insert(symbol, book);
-        }
-        let shards = per_shard
+        let shards = books
+            .into_shards()
             .into_iter()
             .map(|books| {
                 let (sender, receiver) = mpsc::channel(SHARD_QUEUE);
@@ -250,10 +242,31 @@ impl Engine {
         Ok(all)
     }
 
+    /// How many symbols are tracked and how many have a trade (the counts of `GET /`),
+    /// without building every symbol's status.
+    pub async fn symbol_counts(&self) -> Result<SymbolCounts, EngineError> {
+        let mut waiting = Vec::with_capacity(self.inner.shards.len());
+        for shard in &self.inner.shards {
+            let (reply, answer) = oneshot::channel();
+            shard
+                .send(Command::Counts(reply))
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+            waiting.push(answer);
+        }
+        let mut all = SymbolCounts::default();
+        for answer in waiting {
+            let counts = answer.await.map_err(|_| EngineError::Stopped)?;
+            all.total += counts.total;
+            all.with_trade += counts.with_trade;
+        }
+        Ok(all)
+    }
+
     /// How many trades have closed, and their P&L in all (for metrics), without
     /// holding the history.
     pub async fn closed_totals(&self) -> Result<(u64, kitebreak_price::Money), EngineError> {
-        self.inner.store.closed_totals().await
+        self.inner.store.closed_totals(None).await
     }
 
     /// Closed trades, newest first.

@@ -117,7 +117,7 @@ pub use paper::{PaperBroker, paper_book_path};
 pub use recovery::{PositionMismatch, Reconciliation, SettledOrder};
 pub use report::{
     CandleInput, CandleReport, EntryOutcome, ExitOutcome, ExitPending, OrderRecord, PositionState,
-    PriceReport, ProtectionStatus, SymbolStatus,
+    PriceReport, ProtectionStatus, SymbolCounts, SymbolStatus,
 };
 pub use session::{BrokerSession, LOGIN_HINT, SessionHealth};
 pub use store::{ClosedTradeRecord, CommitStats, Store, TradeFilter};

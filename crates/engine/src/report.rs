@@ -177,6 +177,16 @@ pub enum PositionState {
     Exiting,
 }
 
+/// How many symbols are tracked, and how many of them have a trade (being entered,
+/// open, or being exited): `GET /`'s `total_strategies` and `active_strategies`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SymbolCounts {
+    /// Every tracked symbol.
+    pub total: usize,
+    /// Symbols with a trade.
+    pub with_trade: usize,
+}
+
 /// One symbol's state, for the status endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolStatus {

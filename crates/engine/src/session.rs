@@ -158,6 +158,10 @@ impl Broker for SessionWatch {
         Box::pin(async move { self.note(self.inner.orders().await) })
     }
 
+    fn tags(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.tags().await) })
+    }
+
     fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
         Box::pin(async move { self.note(self.inner.positions().await) })
     }

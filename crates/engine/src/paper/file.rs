@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use jiff::Timestamp;
 use kitebreak_price::{Price, Quantity};
 use sqlx::sqlite::{
@@ -127,14 +128,23 @@ async fn connect(path: &Path) -> Result<SqlitePool, EngineError> {
     Ok(pool)
 }
 
+/// Every order, oldest first, converted row by row: the book grows with every
+/// order, and holding all its raw rows besides the orders would double the
+/// memory start-up needs.
 async fn load(pool: &SqlitePool) -> Result<Vec<PaperOrder>, EngineError> {
-    let rows = sqlx::query(
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM paper_orders")
+        .fetch_one(pool)
+        .await?;
+    let mut orders = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let mut rows = sqlx::query(
         "SELECT order_id, tag, symbol, side, quantity, status, average_micros, \
          filled_quantity, reason, placed_at FROM paper_orders ORDER BY seq",
     )
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(order_from).collect()
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        orders.push(order_from(&row)?);
+    }
+    Ok(orders)
 }
 
 fn corrupt(what: &str, tag: &str, detail: impl std::fmt::Display) -> EngineError {

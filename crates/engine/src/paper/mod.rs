@@ -67,20 +67,47 @@ struct Book {
     /// What was observed per symbol since start; `close` is the last price.
     prices: HashMap<Symbol, Ohlc>,
     orders: Vec<PaperOrder>,
-    by_id: HashMap<OrderId, usize>,
+    /// Index of each tag's order. Order ids are `PAPER-` and the tag ([`order_id`]),
+    /// so they need no index of their own.
     by_tag: HashMap<String, usize>,
 }
 
+/// A paper order's id: `PAPER-` and its tag.
+fn order_id(tag: &str) -> OrderId {
+    format!("{ORDER_ID_PREFIX}{tag}")
+}
+
+const ORDER_ID_PREFIX: &str = "PAPER-";
+
 impl Book {
+    /// A book of `orders` (oldest first), indexed.
+    fn from_orders(orders: Vec<PaperOrder>) -> Book {
+        let mut by_tag = HashMap::with_capacity(orders.len());
+        for (index, order) in orders.iter().enumerate() {
+            by_tag.insert(order.report.order.tag.clone(), index);
+        }
+        Book {
+            prices: HashMap::new(),
+            orders,
+            by_tag,
+        }
+    }
+
     fn record(&mut self, order: PaperOrder) {
         let index = self.orders.len();
-        self.by_id.insert(order.report.order_id.clone(), index);
         self.by_tag.insert(order.report.order.tag.clone(), index);
         self.orders.push(order);
     }
 
+    fn by_tag(&self, tag: &str) -> Option<&PaperOrder> {
+        self.by_tag
+            .get(tag)
+            .and_then(|&index| self.orders.get(index))
+    }
+
     fn by_id(&self, id: &str) -> Option<&PaperOrder> {
-        self.by_id.get(id).and_then(|&index| self.orders.get(index))
+        let tag = id.strip_prefix(ORDER_ID_PREFIX)?;
+        self.by_tag(tag).filter(|order| order.report.order_id == id)
     }
 }
 
@@ -105,10 +132,7 @@ impl PaperBroker {
     /// be opened or read as a paper book is [`EngineError::PaperBook`].
     pub async fn open(path: &Path, slippage_bps: u32) -> Result<PaperBroker, EngineError> {
         let (file, orders) = BookFile::open(path).await?;
-        let mut book = Book::default();
-        for order in orders {
-            book.record(order);
-        }
+        let book = Book::from_orders(orders);
         tracing::info!(path = %path.display(), orders = book.orders.len(), "paper book opened");
         Ok(PaperBroker {
             slippage: slippage(slippage_bps),
@@ -139,8 +163,8 @@ impl PaperBroker {
         let _placing = self.placing.lock().await;
         let decided = {
             let book = self.book();
-            if let Some(&index) = book.by_tag.get(&order.tag) {
-                return Err(reused_tag(&order.tag, book.orders.get(index)));
+            if let Some(earlier) = book.by_tag(&order.tag) {
+                return Err(reused_tag(&order.tag, Some(earlier)));
             }
             let last = book.prices.get(&order.symbol).map(|ohlc| ohlc.close);
             let placed_at = Timestamp::now();
@@ -156,7 +180,7 @@ impl PaperBroker {
             };
             PaperOrder {
                 report: OrderReport {
-                    order_id: format!("PAPER-{}", order.tag),
+                    order_id: order_id(&order.tag),
                     order,
                     status,
                 },
@@ -238,16 +262,22 @@ impl Broker for PaperBroker {
     ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
         // Paper orders are final the moment they are placed.
         let book = self.book();
-        let found = book
-            .by_tag
-            .get(tag)
-            .and_then(|&index| book.orders.get(index))
-            .map(|order| FoundOrder {
-                order_id: order.report.order_id.clone(),
-                progress: OrderProgress::Done(order.report.status.clone()),
-            });
+        let found = book.by_tag(tag).map(|order| FoundOrder {
+            order_id: order.report.order_id.clone(),
+            progress: OrderProgress::Done(order.report.status.clone()),
+        });
         drop(book);
         Box::pin(async move { Ok(found) })
+    }
+
+    fn tags(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
+        let tags = self
+            .book()
+            .orders
+            .iter()
+            .map(|order| order.report.order.tag.clone())
+            .collect();
+        Box::pin(async move { Ok(tags) })
     }
 
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {

@@ -99,6 +99,22 @@ async fn orders_and_fills_are_still_there_after_reopening_the_file() {
     let history = paper.order_history(&refused).await.expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].state, "REJECTED");
+    // Ids are looked up through their tag: a tag alone, or an id of no paper
+    // order, is unknown.
+    for unknown in ["KB000001", "PAPER-KB00000Z", "PAPER-", ""] {
+        assert!(
+            matches!(
+                paper.final_status(unknown).await,
+                Err(BrokerError::UnknownOrder(_))
+            ),
+            "{unknown}"
+        );
+    }
+    assert_eq!(
+        paper.tags().await.expect("tags"),
+        ["KB000001", "KB000002"],
+        "every tag, oldest first"
+    );
     let positions = paper.positions().await.expect("positions");
     assert_eq!(positions.len(), 1);
     assert_eq!(positions[0].buy_quantity, 3);

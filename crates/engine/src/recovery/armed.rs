@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::broker::MarketOrder;
 use crate::journal::Previous;
-use crate::shard::{Book, closing_side, tag};
+use crate::shard::{Books, closing_side, tag};
 use crate::store::{ArmedOrder, OrderRow, Store, WriteOp};
 use crate::{EngineError, Symbol};
 
@@ -53,7 +53,7 @@ pub(super) async fn promote_sent(
 /// marked UNUSED. Returns the writes; the caller sets nothing in a book until they
 /// are committed, so it gets the orders back to put in place.
 pub(super) fn rearm(
-    books: &HashMap<Symbol, Book>,
+    books: &Books,
     unsent: Vec<ArmedOrder>,
     last_seq: i64,
     writes: &mut Vec<WriteOp>,
@@ -81,7 +81,7 @@ pub(super) fn rearm(
         }
     }
     let mut seq = last_seq;
-    for (symbol, book) in books {
+    for (symbol, book) in books.iter() {
         let Some(trade) = book.strategy.trade() else {
             continue;
         };

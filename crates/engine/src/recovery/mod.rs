@@ -42,7 +42,7 @@ mod pairing;
 mod positions;
 mod unsettled;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use kitebreak_strategy::{
     Direction, EntrySignal, ExitReason, ExitSignal, Fill, Position, Relevel, Strategy,
@@ -50,7 +50,7 @@ use kitebreak_strategy::{
 
 use crate::broker::{OrderProgress, OrderStatus, Side};
 use crate::report::OrderRecord;
-use crate::shard::{Book, final_row};
+use crate::shard::{Book, Books, final_row};
 use crate::store::{OrderFinal, PendingOrder, Store, WriteOp};
 use crate::{Broker, EngineConfig, EngineError, Symbol};
 
@@ -101,7 +101,7 @@ pub(crate) async fn recover(
     store: &Store,
     config: &EngineConfig,
     broker: &dyn Broker,
-) -> Result<(HashMap<Symbol, Book>, Reconciliation), EngineError> {
+) -> Result<(Books, Reconciliation), EngineError> {
     if !broker.exchange_account() {
         pairing::book_belongs_here(store, broker).await?;
     }
@@ -109,11 +109,13 @@ pub(crate) async fn recover(
     let previous = crate::journal::read(&journal, config.boot_id.as_deref());
     let unsent = armed::promote_sent(store, &previous).await?;
     let pending = store.pending_order_rows().await?;
-    let mut books = load_books(store, config, broker).await?;
+    let (mut books, mut stale) = load_books(store, config, broker).await?;
     let mut report = Reconciliation::default();
     let mut writes = Vec::new();
     let now = config.clock.now();
     for order in pending {
+        // Settling may change the book (a trade opened or closed, levels unlocked).
+        stale.insert(order.symbol.clone());
         if order.purpose == "protect" || order.purpose == "protect_oco" {
             let book = books.get_mut(&order.symbol);
             let (outcome, settled) = crate::shard::protect::recover(broker, &order, book).await?;
@@ -136,8 +138,12 @@ pub(crate) async fn recover(
         let book = books.get_mut(&order.symbol);
         writes.extend(settle(&order, outcome, book, now));
     }
-    for (symbol, book) in &books {
-        writes.push(book.row(symbol));
+    // Only rows that differ from the disk: rewriting all 10,000 would cost start-up
+    // a large commit for nothing.
+    for symbol in &stale {
+        if let Some(book) = books.get(symbol) {
+            writes.push(book.row(symbol));
+        }
     }
     if broker.exchange_account() {
         positions::compare(broker, &books, &mut report, &mut writes).await;
@@ -162,37 +168,46 @@ pub(crate) async fn recover(
     Ok((books, report))
 }
 
+/// Every stored symbol's book, built as its rows arrive, and the symbols whose row
+/// must be written again (parameters changed in the configuration). A `next_seq`
+/// behind the newest candle is not a change: loading derives it again every time.
 async fn load_books(
     store: &Store,
     config: &EngineConfig,
     broker: &dyn Broker,
-) -> Result<HashMap<Symbol, Book>, EngineError> {
-    let stored = store.load_symbols().await?;
+) -> Result<(Books, HashSet<Symbol>), EngineError> {
     // Sized once: growing a map of 10,000 books rehashes it (both tables live at once).
-    let mut books = HashMap::with_capacity(stored.len());
-    for stored in stored {
-        let symbol = stored.row.symbol.clone();
-        let params = config.params_for(&symbol);
-        if params != stored.row.params {
-            tracing::info!(%symbol, "strategy parameters changed since the last run; using the configured ones");
-        }
-        if let Some((_, last)) = stored.candles.last() {
-            broker.observe(&symbol, last.close);
-        }
-        let position = stored.trade.clone().map_or(Position::Flat, Position::Open);
-        let candles = stored.candles.iter().map(|(_, candle)| *candle);
-        let strategy = Strategy::restore(params, candles, stored.row.levels, position);
-        let mut book = Book::new(strategy);
-        book.history_from = stored.row.history_from;
-        book.next_seq = stored.row.next_seq;
-        book.recent_times = stored.recent_times;
-        if let Some(trade) = &stored.trade {
-            tracing::info!(%symbol, direction = %trade.direction, entry = %trade.price_entry,
-                target = %trade.price_target, stop = %trade.price_stop, "open trade restored and watched");
-        }
-        books.insert(symbol, book);
-    }
-    Ok(books)
+    let mut books = Books::with_capacity(config.shards, store.symbol_count().await?);
+    let mut stale = HashSet::new();
+    store
+        .load_symbols(|stored| {
+            let symbol = stored.row.symbol.clone();
+            let params = config.params_for(&symbol);
+            if params != stored.row.params {
+                tracing::info!(%symbol, "strategy parameters changed since the last run; using the configured ones");
+            }
+            if let Some((_, last)) = stored.candles.last() {
+                broker.observe(&symbol, last.close);
+            }
+            if let Some(trade) = &stored.trade {
+                tracing::info!(%symbol, direction = %trade.direction, entry = %trade.price_entry,
+                    target = %trade.price_target, stop = %trade.price_stop, "open trade restored and watched");
+            }
+            let position = stored.trade.map_or(Position::Flat, Position::Open);
+            let candles = stored.candles.iter().map(|(_, candle)| *candle);
+            let strategy = Strategy::restore(params, candles, stored.row.levels, position);
+            let mut book = Book::new(strategy);
+            book.history_from = stored.row.history_from;
+            book.next_seq = stored.row.next_seq;
+            book.recent_times = stored.recent_times;
+            if book.symbol_row(&symbol) != stored.row {
+                stale.insert(symbol.clone());
+            }
+            books.insert(symbol, book);
+            Ok(())
+        })
+        .await?;
+    Ok((books, stale))
 }
 
 /// What the broker's book says about one PENDING order.

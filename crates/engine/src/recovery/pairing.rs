@@ -16,10 +16,10 @@ pub(super) async fn book_belongs_here(
     broker: &dyn Broker,
 ) -> Result<(), EngineError> {
     let last = store.last_order_seq().await?;
-    let orders = broker.orders().await?;
-    let foreign = orders
+    let tags = broker.tags().await?;
+    let foreign = tags
         .iter()
-        .filter_map(|report| Some((seq_of(&report.order.tag)?, &report.order.tag)))
+        .filter_map(|tag| Some((seq_of(tag)?, tag)))
         .filter(|(seq, _)| *seq > last)
         .max_by_key(|(seq, _)| *seq);
     match foreign {

@@ -4,17 +4,17 @@
 //! orders still of unknown outcome (an unsettled entry that did fill shows up here
 //! as a broker position the engine holds no trade for); nothing is adjusted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use kitebreak_strategy::Direction;
 
 use super::{PositionMismatch, Reconciliation, event};
-use crate::shard::Book;
+use crate::shard::{Book, Books};
 use crate::store::WriteOp;
 use crate::{Broker, Symbol};
 
 /// Net units of the open trades per symbol.
-fn engine_positions(books: &HashMap<Symbol, Book>) -> BTreeMap<Symbol, i64> {
+fn engine_positions(books: &Books) -> BTreeMap<Symbol, i64> {
     books
         .iter()
         .filter_map(|(symbol, book)| {
@@ -48,7 +48,7 @@ fn unsettled_tags(book: Option<&Book>) -> Vec<String> {
 
 pub(super) async fn compare(
     broker: &dyn Broker,
-    books: &HashMap<Symbol, Book>,
+    books: &Books,
     report: &mut Reconciliation,
     writes: &mut Vec<WriteOp>,
 ) {

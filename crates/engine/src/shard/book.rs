@@ -143,13 +143,18 @@ impl Book {
 
     /// The store's row for this symbol as it stands.
     pub fn row(&self, symbol: &Symbol) -> WriteOp {
-        WriteOp::Symbol(SymbolRow {
+        WriteOp::Symbol(self.symbol_row(symbol))
+    }
+
+    /// The symbol's row as it should be stored.
+    pub fn symbol_row(&self, symbol: &Symbol) -> SymbolRow {
+        SymbolRow {
             symbol: symbol.clone(),
             params: *self.strategy.params(),
             levels: self.strategy.levels(),
             history_from: self.history_from,
             next_seq: self.next_seq,
-        })
+        }
     }
 
     /// The status the API shows.

@@ -15,6 +15,7 @@
 //! is not yet durable, and a failed commit restores the book of its symbol alone.
 
 mod book;
+mod books;
 mod candle;
 mod control;
 mod orders;
@@ -32,13 +33,16 @@ use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use book::Book;
+pub(crate) use books::Books;
 pub(crate) use orders::closing_side;
 pub(crate) use retry::ExitRetry;
 pub(crate) use send::{final_row, seq_of, tag};
 pub(crate) use unsettled::Unsettled;
 
 use crate::broker::{Broker, Side};
-use crate::report::{CandleInput, CandleReport, OrderRecord, PriceReport, SymbolStatus};
+use crate::report::{
+    CandleInput, CandleReport, OrderRecord, PriceReport, SymbolCounts, SymbolStatus,
+};
 use crate::store::Store;
 use crate::{EngineConfig, EngineError, Symbol};
 
@@ -57,6 +61,8 @@ pub(crate) enum Command {
     Reset(Symbol, bool, Reply<()>),
     Status(Symbol, Reply<SymbolStatus>),
     StatusAll(Reply<Vec<SymbolStatus>>),
+    /// How many symbols the shard holds, and how many of them have a trade.
+    Counts(oneshot::Sender<SymbolCounts>),
     /// Exit every open trade of the shard now (flatten, MIS square-off).
     ExitAll(
         &'static str,
@@ -235,6 +241,16 @@ impl Shard {
             Command::StatusAll(reply) => {
                 let all = self.books.iter().map(|(s, b)| b.status(s)).collect();
                 let _ = reply.send(Ok(all));
+            }
+            Command::Counts(reply) => {
+                let _ = reply.send(SymbolCounts {
+                    total: self.books.len(),
+                    with_trade: self
+                        .books
+                        .values()
+                        .filter(|b| b.strategy.trade().is_some())
+                        .count(),
+                });
             }
             Command::ExitAll(why, reply) => {
                 let outcomes = self.exit_all(why).await;

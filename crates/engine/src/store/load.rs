@@ -21,6 +21,8 @@ use crate::{EngineError, Symbol};
 /// their times), and its open trade.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredSymbol {
+    /// The row, with `next_seq` brought up to date with the candles (the stored one
+    /// lags: rows are written only when they change, not with every candle).
     pub row: SymbolRow,
     pub candles: History,
     /// Times of every stored candle that has one, with its seq (for repeated alerts).
@@ -56,13 +58,19 @@ pub struct ClosedTradeRecord {
 }
 
 impl Store {
-    /// Every symbol with its candles and open trade.
+    /// Every symbol with its candles and open trade, handed to `each` one at a time
+    /// in symbol order; returns how many there were.
     ///
     /// Start-up time grows with the number of symbols, so the reads are few: the open
     /// trades and the symbols in one read each, then the candles of
     /// [`SYMBOLS_PER_READ`] symbols at a time (a range of the candles' primary key),
-    /// which serve both each history and its repeated-alert times.
-    pub(crate) async fn load_symbols(&self) -> Result<Vec<StoredSymbol>, EngineError> {
+    /// which serve both each history and its repeated-alert times. Only one read's
+    /// rows are held at a time: with 10,000 symbols, holding every symbol's stored
+    /// history before its book is built would double start-up's memory.
+    pub(crate) async fn load_symbols(
+        &self,
+        mut each: impl FnMut(StoredSymbol) -> Result<(), EngineError>,
+    ) -> Result<usize, EngineError> {
         let mut trades = self.load_trades().await?;
         let rows = sqlx::query("SELECT * FROM symbols ORDER BY symbol")
             .fetch_all(self.pool())
@@ -71,50 +79,63 @@ impl Store {
             .iter()
             .map(|row| Ok((row.try_get::<String, _>("symbol")?, symbol_row(row)?)))
             .collect::<Result<Vec<_>, EngineError>>()?;
-        let mut symbols = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(SYMBOLS_PER_READ) {
             let (Some((first, _)), Some((last, _))) = (chunk.first(), chunk.last()) else {
                 continue;
             };
-            let candles = sqlx::query(
-                "SELECT symbol, seq, time, high_micros, low_micros, close_micros FROM candles
-                 WHERE symbol >= ? AND symbol <= ? ORDER BY symbol, seq",
+            // One row per symbol, its candles packed in seq order: the driver's
+            // cost is per row (a hand-over between SQLite's thread and this task),
+            // and 50 rows per symbol made start-up mostly that.
+            let packed = sqlx::query(
+                "SELECT symbol, group_concat(seq || ' ' || COALESCE(time, '-') || ' ' ||
+                     high_micros || ' ' || low_micros || ' ' || close_micros, ',' ORDER BY seq)
+                     AS candles
+                 FROM candles WHERE symbol >= ? AND symbol <= ?
+                 GROUP BY symbol ORDER BY symbol",
             )
             .bind(first)
             .bind(last)
             .fetch_all(self.pool())
             .await?;
             // Both lists are sorted by the stored text: walk them together.
-            let mut candles = candles.iter().peekable();
+            let mut packed = packed.iter().peekable();
             for (stored, row) in chunk {
-                let mut own = Vec::new();
-                while let Some(&candle) = candles.peek() {
-                    let of: &str = candle.try_get("symbol")?;
+                let mut own = None;
+                while let Some(&candles) = packed.peek() {
+                    let of: &str = candles.try_get("symbol")?;
                     if of > stored.as_str() {
                         break;
                     }
                     if of == stored.as_str() {
-                        own.push(candle);
+                        own = Some(candles.try_get::<&str, _>("candles")?);
                     }
-                    candles.next();
+                    packed.next();
                 }
-                let (candles, recent_times) = history_of(row, &own)?;
+                let (candles, recent_times, newest) = history_of(row, own.unwrap_or(""))?;
                 let trade = trades.remove(&row.symbol);
-                let mut row = row.clone();
+                let mut current = row.clone();
                 // The row is written only when it changes, not with every candle:
                 // the next seq follows the newest stored candle.
-                if let Some(newest) = own.last() {
-                    row.next_seq = row.next_seq.max(newest.try_get::<i64, _>("seq")? + 1);
+                if let Some(newest) = newest {
+                    current.next_seq = current.next_seq.max(newest + 1);
                 }
-                symbols.push(StoredSymbol {
-                    row,
+                each(StoredSymbol {
+                    row: current,
                     candles,
                     recent_times,
                     trade,
-                });
+                })?;
             }
         }
-        Ok(symbols)
+        Ok(rows.len())
+    }
+
+    /// How many symbols are stored.
+    pub(crate) async fn symbol_count(&self) -> Result<usize, EngineError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM symbols")
+            .fetch_one(self.pool())
+            .await?;
+        usize::try_from(count).map_err(|e| corrupt("symbol count", e))
     }
 
     async fn load_trades(&self) -> Result<HashMap<Symbol, Trade>, EngineError> {
@@ -161,10 +182,7 @@ impl Store {
         &self,
         filter: &TradeFilter,
     ) -> Result<Vec<ClosedTradeRecord>, EngineError> {
-        let floor = filter
-            .exit_from
-            .and_then(|from| from.checked_sub(jiff::SignedDuration::from_secs(1)).ok())
-            .map(|from| from.to_string());
+        let floor = sql_floor(filter.exit_from);
         let rows = match &filter.symbol {
             Some(symbol) => {
                 sqlx::query(
@@ -207,36 +225,72 @@ impl Store {
 }
 
 impl Store {
-    /// How many trades have closed, and their P&L in all, read row by row: the
-    /// history grows without bound, so nothing but the running sum is held.
-    pub async fn closed_totals(&self) -> Result<(u64, Money), EngineError> {
-        let mut rows = sqlx::query("SELECT * FROM closed_trades").fetch(self.pool());
+    /// How many trades have closed (at or after `exit_from`, when given), and their
+    /// P&L in all, read row by row: the history grows without bound, so nothing but
+    /// the running sum is held.
+    pub async fn closed_totals(
+        &self,
+        exit_from: Option<Timestamp>,
+    ) -> Result<(u64, Money), EngineError> {
+        let floor = sql_floor(exit_from);
+        let mut rows =
+            sqlx::query("SELECT * FROM closed_trades WHERE (? IS NULL OR exit_time >= ?)")
+                .bind(&floor)
+                .bind(&floor)
+                .fetch(self.pool());
         let mut count = 0;
         let mut total = Money::ZERO;
         while let Some(row) = rows.try_next().await? {
+            let record = closed_from(&row)?;
+            if exit_from.is_some_and(|from| record.closed.exit_time.is_none_or(|t| t < from)) {
+                continue;
+            }
             count += 1;
-            total = total + closed_from(&row)?.closed.pnl;
+            total = total + record.closed.pnl;
         }
         Ok((count, total))
     }
 }
 
+/// The text bound for SQL's first cut at "exit at or after `from`": a second early,
+/// since stored times are RFC 3339 text, whose order matches time's only to the
+/// second ("10:00:00.25Z" sorts before "10:00:00Z"). The exact filter follows in Rust.
+fn sql_floor(from: Option<Timestamp>) -> Option<String> {
+    from.and_then(|from| from.checked_sub(jiff::SignedDuration::from_secs(1)).ok())
+        .map(|from| from.to_string())
+}
+
 /// How many symbols' candles one start-up read fetches (about 50 rows each).
 const SYMBOLS_PER_READ: usize = 200;
 
-/// A symbol's history (its newest candles since `history_from`, oldest first) and
-/// the times of all its stored candles with their seq, from its candle rows in seq
-/// order.
-fn history_of(row: &SymbolRow, candles: &[&SqliteRow]) -> Result<(History, Times), EngineError> {
+/// A symbol's history (its newest candles since `history_from`, oldest first), the
+/// times of all its stored candles with their seq, and the newest seq, from its
+/// candles packed by the start-up read: `seq time high low close` (micros; time
+/// RFC 3339 or `-`), comma-separated in seq order.
+fn history_of(row: &SymbolRow, packed: &str) -> Result<(History, Times, Option<i64>), EngineError> {
     let keep = row
         .params
         .window()
         .max(kitebreak_strategy::Strategy::HISTORY_CAP);
-    let mut history = Vec::with_capacity(candles.len().min(keep));
-    let mut times = Times::with_capacity(candles.len());
-    for r in candles {
-        let seq: i64 = r.try_get("seq")?;
-        let time = time_opt(r.try_get("time")?, "time")?;
+    let mut history = Vec::with_capacity(keep);
+    let mut times = Times::with_capacity(keep);
+    let mut newest = None;
+    for entry in packed.split(',').filter(|e| !e.is_empty()) {
+        let bad = |what: &str| corrupt("candles", format!("{}: {what} in {entry:?}", row.symbol));
+        let mut fields = entry.split(' ');
+        let mut field = |what: &str| fields.next().ok_or_else(|| bad(what));
+        let int = |text: &str, what: &str| text.parse::<i64>().map_err(|_| bad(what));
+        let seq = int(field("seq")?, "seq")?;
+        let time = match field("time")? {
+            "-" => None,
+            text => Some(text.parse::<Timestamp>().map_err(|_| bad("time"))?),
+        };
+        let price = |micros: i64, what: &str| {
+            kitebreak_price::Price::from_micros(micros).map_err(|e| bad(&format!("{what}: {e}")))
+        };
+        let high = int(field("high")?, "high")?;
+        let low = int(field("low")?, "low")?;
+        let close = int(field("close")?, "close")?;
         if let Some(time) = time {
             times.push_back((seq, time));
         }
@@ -244,16 +298,17 @@ fn history_of(row: &SymbolRow, candles: &[&SqliteRow]) -> Result<(History, Times
             history.push((
                 time,
                 Candle {
-                    high: price_from(r.try_get("high_micros")?, "high_micros")?,
-                    low: price_from(r.try_get("low_micros")?, "low_micros")?,
-                    close: price_from(r.try_get("close_micros")?, "close_micros")?,
+                    high: price(high, "high")?,
+                    low: price(low, "low")?,
+                    close: price(close, "close")?,
                 },
             ));
         }
+        newest = Some(seq);
     }
     let surplus = history.len().saturating_sub(keep);
     history.drain(..surplus);
-    Ok((history, times))
+    Ok((history, times, newest))
 }
 
 fn symbol_row(row: &SqliteRow) -> Result<SymbolRow, EngineError> {
@@ -345,19 +400,24 @@ mod tests {
                 params: StrategyParams::default(),
                 levels: Levels::default(),
                 history_from,
-                next_seq: candles,
+                // S3's row lags its candles (rows are written only when they change).
+                next_seq: if n == 3 { 1 } else { candles },
             }));
             for seq in 0..candles {
-                let price = Price::from_micros(1_000_000 * (n as i64 + 1) + seq).expect("price");
+                let micros = 1_000_000 * (n as i64 + 1) + seq;
+                let price = |offset: i64| Price::from_micros(micros + offset).expect("price");
+                // S2's second candle came without a time.
+                let time = (n != 2 || seq != 1)
+                    .then(|| jiff::Timestamp::from_second(seq * 60).expect("time"));
                 writes.push(WriteOp::Candle(CandleRow {
                     symbol: symbol.clone(),
                     seq,
-                    time: Some(jiff::Timestamp::from_second(seq * 60).expect("time")),
+                    time,
                     open: None,
                     candle: Candle {
-                        high: price,
-                        low: price,
-                        close: price,
+                        high: price(20),
+                        low: price(-10),
+                        close: price(0),
                     },
                     volume: None,
                     keep_from: 0,
@@ -366,20 +426,69 @@ mod tests {
         }
         store.commit(writes).await.expect("commit");
 
-        let loaded = store.load_symbols().await.expect("load");
-        assert_eq!(loaded.len(), count);
+        let mut loaded = Vec::new();
+        let read = store
+            .load_symbols(|stored| {
+                loaded.push(stored);
+                Ok(())
+            })
+            .await
+            .expect("load");
+        assert_eq!((read, loaded.len()), (count, count));
         for stored in &loaded {
             let n: usize = stored.row.symbol.as_str()[1..].parse().expect("number");
             let candles = if n == 0 { 0 } else { 3 + n % 4 };
             let from = if n == 1 { 2 } else { 0 };
-            assert_eq!(stored.recent_times.len(), candles, "{n}");
+            let untimed = usize::from(n == 2);
+            assert_eq!(stored.recent_times.len(), candles - untimed, "{n}");
             assert_eq!(stored.candles.len(), candles - from.min(candles), "{n}");
-            for (i, (_, candle)) in stored.candles.iter().enumerate() {
-                let expected = 1_000_000 * (n as i64 + 1) + (from + i) as i64;
-                assert_eq!(candle.close.micros(), expected, "{n}");
+            for (i, (time, candle)) in stored.candles.iter().enumerate() {
+                let seq = (from + i) as i64;
+                let expected = 1_000_000 * (n as i64 + 1) + seq;
+                let parts = (
+                    candle.high.micros(),
+                    candle.low.micros(),
+                    candle.close.micros(),
+                );
+                assert_eq!(parts, (expected + 20, expected - 10, expected), "{n}");
+                let timed = n != 2 || seq != 1;
+                assert_eq!(
+                    time.map(|t| t.as_second()),
+                    timed.then_some(seq * 60),
+                    "{n}"
+                );
             }
+            for (seq, time) in &stored.recent_times {
+                assert_eq!(time.as_second(), seq * 60, "{n}");
+            }
+            assert_eq!(stored.row.next_seq, candles as i64, "{n}");
         }
         store.close().await;
+    }
+
+    /// A damaged packed candle is a clear error naming the symbol, never a panic.
+    #[test]
+    fn a_damaged_packed_candle_is_reported() {
+        let row = SymbolRow {
+            symbol: Symbol::parse("INFY").expect("symbol"),
+            params: StrategyParams::default(),
+            levels: Levels::default(),
+            history_from: 0,
+            next_seq: 0,
+        };
+        let good = "0 2026-12-01T10:00:00Z 3000000 1000000 2000000,1 - 3 1 2";
+        let (history, times, newest) = super::history_of(&row, good).expect("good");
+        assert_eq!((history.len(), times.len(), newest), (2, 1, Some(1)));
+        for bad in [
+            "0 - 3 1",
+            "x - 3 1 2",
+            "0 yesterday 3 1 2",
+            "0 - 3 1 -5",
+            "0 - 3.5 1 2",
+        ] {
+            let error = super::history_of(&row, bad).expect_err(bad).to_string();
+            assert!(error.contains("INFY"), "{bad}: {error}");
+        }
     }
 
     /// The day filter reads only what it needs in SQL, yet is exact to the
@@ -441,8 +550,14 @@ mod tests {
                 "2026-12-01T10:00:01Z"
             ]
         );
-        let (count, total) = store.closed_totals().await.expect("totals");
+        let (count, total) = store.closed_totals(None).await.expect("totals");
         assert_eq!(count, 5);
         assert_eq!(total.to_string(), "7.5");
+        let (count, total) = store
+            .closed_totals(filter.exit_from)
+            .await
+            .expect("totals from the bound");
+        assert_eq!(count, 3);
+        assert_eq!(total.to_string(), "4.5");
     }
 }

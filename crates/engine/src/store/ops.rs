@@ -13,7 +13,7 @@ use crate::Symbol;
 use crate::broker::Side;
 
 /// A symbol's parameters, levels and history bounds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SymbolRow {
     pub symbol: Symbol,
     pub params: StrategyParams,

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use sqlx::{ConnectOptions, Row};
 
 use kitebreak_engine::{ExitOutcome, PaperBroker, PositionState, Side, TradeFilter};
-use kitebreak_strategy::{ExitReason, Relevel};
+use kitebreak_strategy::{ExitReason, Relevel, StrategyParams};
 
-use crate::helpers::{candle, enter_long, p, start, sym, timed};
+use crate::helpers::{candle, enter_long, p, params, start, start_with, sym, timed};
 
 #[tokio::test]
 async fn an_open_trade_survives_a_restart_and_still_exits_at_its_target() {
@@ -254,5 +254,67 @@ async fn candles_that_move_no_levels_leave_the_symbol_row_and_a_restart_continue
         stored(newest).await,
         8,
         "its seq follows the newest stored one"
+    );
+}
+
+/// A restart writes back only the symbol rows that changed: a symbol the
+/// configuration gave new parameters gets them stored, and a symbol whose row merely
+/// lags its candles (rows are written only when they change) is left as it is, so a
+/// start with 10,000 symbols does not rewrite 10,000 rows.
+#[tokio::test]
+async fn a_restart_writes_back_only_the_symbol_rows_that_changed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let minute = |m: usize| format!("2026-11-24T09:{m:02}:00Z");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    for symbol in ["KEEP", "RETUNE"] {
+        for m in 0..4 {
+            engine
+                .candle(sym(symbol), timed("100", "100", "100", &minute(m)))
+                .await
+                .expect("candle");
+        }
+    }
+    engine.shutdown().await;
+    drop(engine);
+
+    let base = params(Relevel::Fresh);
+    let retuned = StrategyParams::new(
+        4,
+        base.profit_target(),
+        base.stop_loss(),
+        base.relevel(),
+        base.quantity(),
+    )
+    .expect("params");
+    let engine = start_with(dir.path(), Arc::new(PaperBroker::new(0)), |config| {
+        config.symbol_params.insert(sym("RETUNE"), retuned);
+    })
+    .await;
+    let commits = engine.commit_stats();
+    assert_eq!(
+        (commits.transactions, commits.jobs),
+        (1, 1),
+        "one row written at start"
+    );
+    let status = engine.status(sym("RETUNE")).await.expect("status");
+    assert_eq!(status.params.lookback(), 4);
+    assert_eq!(status.data_points, 4);
+    engine.shutdown().await;
+    drop(engine);
+
+    let mut db = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("kitebreak.db"))
+        .connect()
+        .await
+        .expect("open");
+    let rows: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT symbol, lookback, next_seq FROM symbols ORDER BY symbol")
+            .fetch_all(&mut db)
+            .await
+            .expect("read");
+    assert_eq!(
+        rows,
+        [("KEEP".to_owned(), 3, 1), ("RETUNE".to_owned(), 4, 4)],
+        "KEEP's row still lags its candles; RETUNE's was written with its new lookback"
     );
 }

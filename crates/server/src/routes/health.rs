@@ -3,20 +3,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use kitebreak_engine::SymbolStatus;
 use serde_json::{Value, json};
 
 use crate::{ApiError, AppState};
-
-fn open_trades(all: &[SymbolStatus]) -> usize {
-    all.iter().filter(|s| s.trade.is_some()).count()
-}
 
 /// Health: the service is up, with its version and what it is doing.
 #[utoipa::path(get, path = "/", tag = "service",
     responses((status = 200, body = crate::openapi::Health)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let all = state.engine.statuses().await?;
+    // Counted in the shards: health checks come often, and building 10,000
+    // symbols' statuses to count them cost megabytes per request.
+    let counts = state.engine.symbol_counts().await?;
     let session = state.engine.broker_session();
     let message = match session.as_ref().and_then(|s| s.refusal()) {
         Some(reason) => format!("kitebreak is running, but NEW ENTRIES ARE PAUSED: {reason}"),
@@ -29,8 +26,8 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "version": env!("CARGO_PKG_VERSION"),
         "broker": state.engine.broker().name(),
         "monitoring_active": state.engine.monitoring(),
-        "active_strategies": open_trades(&all),
-        "total_strategies": all.len(),
+        "active_strategies": counts.with_trade,
+        "total_strategies": counts.total,
     });
     if let Value::Object(map) = &mut body {
         map.extend(super::session::session_fields(session.as_ref()));
@@ -42,12 +39,12 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 #[utoipa::path(get, path = "/monitoring", tag = "service",
     responses((status = 200, body = crate::openapi::Monitoring)))]
 pub async fn monitoring(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let all = state.engine.statuses().await?;
+    let counts = state.engine.symbol_counts().await?;
     Ok(Json(json!({
         "status": "success",
         "monitoring_active": state.engine.monitoring(),
-        "active_strategies": open_trades(&all),
-        "total_strategies": all.len(),
+        "active_strategies": counts.with_trade,
+        "total_strategies": counts.total,
     })))
 }
 

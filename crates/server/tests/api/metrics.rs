@@ -24,6 +24,10 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 async fn a_scrape_shows_requests_webhook_outcomes_orders_and_trades() {
     let app = spawn_app().await;
     app.enter_long("INFY").await;
+    // Entered at 106; a close of 107.5 inside target and stop leaves it open, 1.5 up.
+    app.alert(json!({"symbol": "INFY", "high": 108, "low": 106, "close": 107.5}))
+        .await
+        .assert_status_ok();
     let duplicate =
         json!({"symbol": "TCS", "high": 11, "low": 9, "close": 10, "time": 1_700_000_000});
     app.alert(duplicate.clone()).await.assert_status_ok();
@@ -47,7 +51,7 @@ async fn a_scrape_shows_requests_webhook_outcomes_orders_and_trades() {
     let webhook_ok = [("method", "POST"), ("route", "/webhook"), ("status", "200")];
     assert_eq!(
         value("kitebreak_http_requests_total", &webhook_ok),
-        Some(8.0),
+        Some(9.0),
         "{text}"
     );
     let status_ok = [("route", "/strategy/{symbol}"), ("status", "200")];
@@ -65,15 +69,15 @@ async fn a_scrape_shows_requests_webhook_outcomes_orders_and_trades() {
         value("kitebreak_http_requests_total", &[("route", "unmatched")]),
         Some(1.0)
     );
-    // Latency is by route and method only: the 8 answered alerts and the bad one.
+    // Latency is by route and method only: the 9 answered alerts and the bad one.
     let latency = [("route", "/webhook")];
     assert_eq!(
         value("kitebreak_http_request_duration_seconds_count", &latency),
-        Some(9.0)
+        Some(10.0)
     );
 
     let outcome = |o| value("kitebreak_webhook_alerts_total", &[("outcome", o)]);
-    assert_eq!(outcome("candle_applied"), Some(7.0));
+    assert_eq!(outcome("candle_applied"), Some(8.0));
     assert_eq!(outcome("duplicate"), Some(1.0));
     assert_eq!(outcome("rejected_bad_input"), Some(1.0));
     assert_eq!(
@@ -84,7 +88,9 @@ async fn a_scrape_shows_requests_webhook_outcomes_orders_and_trades() {
     assert_eq!(value("kitebreak_orders_total", &entry), Some(1.0));
     assert_eq!(value("kitebreak_open_trades", &[]), Some(1.0));
     assert_eq!(value("kitebreak_realized_pnl", &[]), Some(0.0));
-    assert_eq!(value("kitebreak_unrealized_pnl", &[]), Some(0.0));
+    // At the latest price the engine saw (the last close), as the daily-loss limit
+    // counts it; no broker call per open trade.
+    assert_eq!(value("kitebreak_unrealized_pnl", &[]), Some(1.5));
     assert_eq!(
         value("kitebreak_broker_info", &[("broker", "paper")]),
         Some(1.0)

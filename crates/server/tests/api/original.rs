@@ -40,6 +40,23 @@ async fn health_reports_the_service() {
     assert_eq!(body["monitoring_active"], true);
 }
 
+/// The counts come from the shards: every symbol tracked, and those with a trade.
+#[tokio::test]
+async fn health_and_monitoring_count_symbols_and_open_trades() {
+    let app = spawn_app().await;
+    app.enter_long("INFY").await;
+    for symbol in ["TCS", "WIPRO"] {
+        app.alert(json!({"symbol": symbol, "high": 11, "low": 9, "close": 10}))
+            .await
+            .assert_status_ok();
+    }
+    for path in ["/", "/monitoring"] {
+        let body: Value = app.server.get(path).await.json();
+        assert_eq!(body["total_strategies"], 3, "{path}: {body}");
+        assert_eq!(body["active_strategies"], 1, "{path}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn a_candle_alert_answers_with_the_original_keys() {
     let app = spawn_app().await;
