@@ -117,7 +117,10 @@ async fn connect(path: &Path) -> Result<SqlitePool, EngineError> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // Orders are appended and the book is read once, at open: a small page
+        // cache (SQLite's default is 2 MiB) serves that as well.
+        .pragma("cache_size", "-256");
     // One connection: orders are written one at a time anyway (the broker holds its
     // placement lock across the write), and reads happen only here, at open.
     let pool = SqlitePoolOptions::new()
