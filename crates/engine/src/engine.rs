@@ -225,18 +225,9 @@ impl Engine {
 
     /// Every symbol's status, sorted by symbol.
     pub async fn statuses(&self) -> Result<Vec<SymbolStatus>, EngineError> {
-        let mut waiting = Vec::with_capacity(self.inner.shards.len());
-        for shard in &self.inner.shards {
-            let (reply, answer) = oneshot::channel();
-            shard
-                .send(Command::StatusAll(reply))
-                .await
-                .map_err(|_| EngineError::Stopped)?;
-            waiting.push(answer);
-        }
         let mut all = Vec::new();
-        for answer in waiting {
-            all.extend(answer.await.map_err(|_| EngineError::Stopped)??);
+        for answer in self.ask_every(Command::StatusAll).await? {
+            all.extend(answer?);
         }
         all.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         Ok(all)
@@ -245,22 +236,34 @@ impl Engine {
     /// How many symbols are tracked and how many have a trade (the counts of `GET /`),
     /// without building every symbol's status.
     pub async fn symbol_counts(&self) -> Result<SymbolCounts, EngineError> {
-        let mut waiting = Vec::with_capacity(self.inner.shards.len());
-        for shard in &self.inner.shards {
-            let (reply, answer) = oneshot::channel();
-            shard
-                .send(Command::Counts(reply))
-                .await
-                .map_err(|_| EngineError::Stopped)?;
-            waiting.push(answer);
-        }
         let mut all = SymbolCounts::default();
-        for answer in waiting {
-            let counts = answer.await.map_err(|_| EngineError::Stopped)?;
+        for counts in self.ask_every(Command::Counts).await? {
             all.total += counts.total;
             all.with_trade += counts.with_trade;
         }
         Ok(all)
+    }
+
+    /// Sends `command` to every shard, then waits for every answer (all shards work
+    /// at once), in shard order.
+    async fn ask_every<T>(
+        &self,
+        command: impl Fn(oneshot::Sender<T>) -> Command,
+    ) -> Result<Vec<T>, EngineError> {
+        let mut waiting = Vec::with_capacity(self.inner.shards.len());
+        for shard in &self.inner.shards {
+            let (reply, answer) = oneshot::channel();
+            shard
+                .send(command(reply))
+                .await
+                .map_err(|_| EngineError::Stopped)?;
+            waiting.push(answer);
+        }
+        let mut answers = Vec::with_capacity(waiting.len());
+        for answer in waiting {
+            answers.push(answer.await.map_err(|_| EngineError::Stopped)?);
+        }
+        Ok(answers)
     }
 
     /// How many trades have closed, and their P&L in all (for metrics), without
@@ -355,18 +358,7 @@ impl Engine {
     /// One step of the exit retry timer: every shard retries its pending exits that
     /// are due on the engine clock (trades that see no prices still get out).
     pub async fn retry_step(&self) -> Result<(), EngineError> {
-        let mut waiting = Vec::with_capacity(self.inner.shards.len());
-        for shard in &self.inner.shards {
-            let (ack, done) = oneshot::channel();
-            shard
-                .send(Command::RetryDue(ack))
-                .await
-                .map_err(|_| EngineError::Stopped)?;
-            waiting.push(done);
-        }
-        for done in waiting {
-            done.await.map_err(|_| EngineError::Stopped)?;
-        }
+        self.ask_every(Command::RetryDue).await?;
         Ok(())
     }
 
@@ -399,18 +391,8 @@ impl Engine {
                 None
             }
         };
-        let mut waiting = Vec::with_capacity(self.inner.shards.len());
-        for shard in &self.inner.shards {
-            let (ack, done) = oneshot::channel();
-            shard
-                .send(Command::Protect(book_orders.clone(), ocos.clone(), ack))
-                .await
-                .map_err(|_| EngineError::Stopped)?;
-            waiting.push(done);
-        }
-        for done in waiting {
-            done.await.map_err(|_| EngineError::Stopped)?;
-        }
+        self.ask_every(|ack| Command::Protect(book_orders.clone(), ocos.clone(), ack))
+            .await?;
         Ok(())
     }
 

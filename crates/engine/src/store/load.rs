@@ -59,7 +59,7 @@ pub struct ClosedTradeRecord {
 
 impl Store {
     /// Every symbol with its candles and open trade, handed to `each` one at a time
-    /// in symbol order; returns how many there were.
+    /// in symbol order.
     ///
     /// Start-up time grows with the number of symbols, so the reads are few: the open
     /// trades and the symbols in one read each, then the candles of
@@ -70,7 +70,7 @@ impl Store {
     pub(crate) async fn load_symbols(
         &self,
         mut each: impl FnMut(StoredSymbol) -> Result<(), EngineError>,
-    ) -> Result<usize, EngineError> {
+    ) -> Result<(), EngineError> {
         let mut trades = self.load_trades().await?;
         let rows = sqlx::query("SELECT * FROM symbols ORDER BY symbol")
             .fetch_all(self.pool())
@@ -127,7 +127,7 @@ impl Store {
                 })?;
             }
         }
-        Ok(rows.len())
+        Ok(())
     }
 
     /// How many symbols are stored.
@@ -136,6 +136,18 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         usize::try_from(count).map_err(|e| corrupt("symbol count", e))
+    }
+
+    /// Every stored symbol at once (tests: start-up itself streams them).
+    #[cfg(test)]
+    pub(crate) async fn load_all_symbols(&self) -> Result<Vec<StoredSymbol>, EngineError> {
+        let mut all = Vec::new();
+        self.load_symbols(|stored| {
+            all.push(stored);
+            Ok(())
+        })
+        .await?;
+        Ok(all)
     }
 
     async fn load_trades(&self) -> Result<HashMap<Symbol, Trade>, EngineError> {
@@ -426,15 +438,8 @@ mod tests {
         }
         store.commit(writes).await.expect("commit");
 
-        let mut loaded = Vec::new();
-        let read = store
-            .load_symbols(|stored| {
-                loaded.push(stored);
-                Ok(())
-            })
-            .await
-            .expect("load");
-        assert_eq!((read, loaded.len()), (count, count));
+        let loaded = store.load_all_symbols().await.expect("load");
+        assert_eq!(loaded.len(), count);
         for stored in &loaded {
             let n: usize = stored.row.symbol.as_str()[1..].parse().expect("number");
             let candles = if n == 0 { 0 } else { 3 + n % 4 };

@@ -60,15 +60,7 @@ async fn a_database_filled_under_0001_loads_the_same_state_after_0002() {
             .expect("index");
     assert_eq!(time_index, 0);
 
-    let mut loaded = Vec::new();
-    let count = store
-        .load_symbols(|stored| {
-            loaded.push(stored);
-            Ok(())
-        })
-        .await
-        .expect("load");
-    assert_eq!(count, 2);
+    let loaded = store.load_all_symbols().await.expect("load");
     let names: Vec<&str> = loaded.iter().map(|s| s.row.symbol.as_str()).collect();
     assert_eq!(names, ["INFY", "TCS"]);
     let (infy, tcs) = (&loaded[0], &loaded[1]);
