@@ -44,19 +44,32 @@ pub struct Settings {
     pub body_limit: usize,
 }
 
-/// Handlers' shared state: the engine and the settings.
+/// Handlers' shared state: the engine and the settings, behind one `Arc` so a
+/// request clones one reference count, not one per field.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] points at.
+#[derive(Debug)]
+pub struct Shared {
     /// The running engine.
     pub engine: Engine,
     /// Secrets and limits.
-    pub settings: Arc<Settings>,
+    pub settings: Settings,
     /// Authentication failures per client.
-    pub guard: Arc<AuthGuard>,
+    pub guard: AuthGuard,
     /// This app's metrics registry.
     pub metrics: Arc<Metrics>,
     /// The browser login's configuration and pending nonces.
-    pub login: Arc<login::LoginFlow>,
+    pub login: login::LoginFlow,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Why the server could not start or stopped with an error.
@@ -111,15 +124,15 @@ impl App {
         let guard = AuthGuard::new(config.auth_failures_per_minute, Duration::from_secs(60));
         let metrics = Arc::new(Metrics::new());
         spawn_upkeep(Arc::downgrade(&metrics));
-        let login = Arc::new(login::LoginFlow::new(config.kite_login));
+        let login = login::LoginFlow::new(config.kite_login);
         Ok(App {
-            state: AppState {
+            state: AppState(Arc::new(Shared {
                 engine,
-                settings: Arc::new(settings),
-                guard: Arc::new(guard),
+                settings,
+                guard,
                 metrics,
                 login,
-            },
+            })),
         })
     }
 

@@ -12,16 +12,14 @@
 //! outcome in this server does); gauges that are state (open trades, P&L) are read
 //! from the engine at scrape time, so they survive restarts and cannot drift.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
 use kitebreak_engine::{CandleReport, EntryOutcome, ExitOutcome, OrderRecord, OrderStatus};
 use kitebreak_strategy::Direction;
-use metrics::{Key, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
 const REQUESTS: &str = "kitebreak_http_requests_total";
@@ -65,6 +63,8 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
+    const COUNT: usize = 6;
+
     fn label(self) -> &'static str {
         match self {
             WebhookOutcome::CandleApplied => "candle_applied",
@@ -80,6 +80,19 @@ impl WebhookOutcome {
 /// One app's metrics registry.
 pub struct Metrics {
     recorder: PrometheusRecorder,
+    /// The webhook outcome counters, by [`WebhookOutcome`], registered on first use
+    /// (looking a counter up by its key costs a hash and an allocation per alert).
+    webhooks: [OnceLock<Counter>; WebhookOutcome::COUNT],
+    /// Per route template, the handles of each method seen: the same saving for
+    /// the per-request counter and latency histogram.
+    routes: Mutex<HashMap<Box<str>, Vec<RouteHandles>>>,
+}
+
+/// One route and method's latency histogram and its request counters by status.
+struct RouteHandles {
+    method: &'static str,
+    latency: Histogram,
+    by_status: Vec<(StatusCode, Counter)>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +120,8 @@ impl Metrics {
         };
         let metrics = Metrics {
             recorder: builder.build_recorder(),
+            webhooks: Default::default(),
+            routes: Mutex::default(),
         };
         metrics.describe();
         metrics
@@ -205,7 +220,12 @@ impl Metrics {
 
     /// Counts a webhook alert's outcome.
     pub fn webhook(&self, outcome: WebhookOutcome) {
-        self.count(WEBHOOKS, vec![Label::new("outcome", outcome.label())]);
+        self.webhooks[outcome as usize]
+            .get_or_init(|| {
+                let key = Key::from_parts(WEBHOOKS, vec![Label::new("outcome", outcome.label())]);
+                self.recorder.register_counter(&key, &META)
+            })
+            .increment(1);
     }
 
     /// Counts a breakout.
@@ -293,22 +313,55 @@ impl Metrics {
         }
     }
 
-    fn request(&self, method: &Method, route: String, status: StatusCode, elapsed: Duration) {
-        let method = Label::new("method", method.to_string());
-        let route = Label::new("route", route);
-        let labels = vec![
-            method.clone(),
-            route.clone(),
-            Label::new("status", status.as_u16().to_string()),
-        ];
-        self.count(REQUESTS, labels);
-        let key = Key::from_parts(LATENCY, vec![method, route]);
-        self.recorder
-            .register_histogram(&key, &META)
-            .record(elapsed.as_secs_f64());
+    /// Counts a request and records its latency under its route template
+    /// (`/strategy/{symbol}`, never the raw path, so symbols cannot explode the label
+    /// set; `unmatched` for requests that matched no route).
+    pub fn request(&self, method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+        let method = method_label(method);
+        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        if !routes.contains_key(route) {
+            routes.insert(route.into(), Vec::new());
+        }
+        let Some(methods) = routes.get_mut(route) else {
+            return;
+        };
+        let index = match methods.iter().position(|handles| handles.method == method) {
+            Some(index) => index,
+            None => {
+                let key = Key::from_parts(LATENCY, self.route_labels(method, route));
+                methods.push(RouteHandles {
+                    method,
+                    latency: self.recorder.register_histogram(&key, &META),
+                    by_status: Vec::new(),
+                });
+                methods.len() - 1
+            }
+        };
+        let handles = &mut methods[index];
+        handles.latency.record(elapsed.as_secs_f64());
+        match handles.by_status.iter().find(|(seen, _)| *seen == status) {
+            Some((_, counter)) => counter.increment(1),
+            None => {
+                let mut labels = self.route_labels(method, route);
+                labels.push(Label::new("status", status.as_u16().to_string()));
+                let counter = self
+                    .recorder
+                    .register_counter(&Key::from_parts(REQUESTS, labels), &META);
+                counter.increment(1);
+                handles.by_status.push((status, counter));
+            }
+        }
+        drop(routes);
         if status == StatusCode::BAD_GATEWAY {
             self.count(BROKER_ERRORS, Vec::new());
         }
+    }
+
+    fn route_labels(&self, method: &'static str, route: &str) -> Vec<Label> {
+        vec![
+            Label::new("method", method),
+            Label::new("route", route.to_owned()),
+        ]
     }
 
     /// The registry in Prometheus text format.
@@ -323,17 +376,19 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts each request and its latency under its route template
-/// (`/strategy/{symbol}`, never the raw path, so symbols cannot explode the label
-/// set); requests that matched no route count as `unmatched`.
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().clone();
-    let start = Instant::now();
-    let response = next.run(request).await;
-    metrics.request(&method, route, response.status(), start.elapsed());
-    response
+/// A request method as a label: the standard ones by name, any other as `OTHER`
+/// (a client can send any token as a method; each would be a new series).
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "OTHER",
+    }
 }

@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::openapi::ApiDoc;
-use crate::{ApiError, AppState, auth, layers, metrics, webhook};
+use crate::{ApiError, AppState, auth, layers, webhook};
 
 /// The router over `state` and its OpenAPI document.
 pub fn api(state: AppState) -> (Router, Document) {
@@ -67,13 +67,13 @@ pub fn api(state: AppState) -> (Router, Document) {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::Extension(docs::Document::new(&document)))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
-            metrics::track,
+            layers::observe,
         ))
-        .layer(axum::Extension(docs::Document::new(&document)))
         .with_state(state);
-    (layers::request_ids(router), document)
+    (router, document)
 }
 
 async fn not_found() -> ApiError {
