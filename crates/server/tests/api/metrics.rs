@@ -122,3 +122,27 @@ async fn metrics_need_the_bearer_token_when_one_is_configured() {
         .await
         .assert_status_ok();
 }
+
+#[tokio::test]
+async fn made_up_methods_share_one_label_so_a_client_cannot_mint_series() {
+    let app = spawn_app().await;
+    for name in ["BREW", "FROBNICATE"] {
+        let method = axum::http::Method::from_bytes(name.as_bytes()).expect("a method token");
+        let response = app.server.method(method, "/webhook").await;
+        assert!(response.status_code().is_client_error());
+    }
+    let text = app.server.get("/metrics").await.text();
+    assert_eq!(
+        sample(
+            &text,
+            "kitebreak_http_requests_total",
+            &[("method", "OTHER"), ("route", "/webhook")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert!(
+        !text.contains("BREW") && !text.contains("FROBNICATE"),
+        "{text}"
+    );
+}
