@@ -43,11 +43,9 @@ pub async fn observe(
             id
         }
     };
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    // A clone of the matched path is a reference count, not a copy of the text.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
@@ -57,7 +55,7 @@ pub async fn observe(
         request_id = id.to_str().unwrap_or("-"),
     );
     let start = Instant::now();
-    let mut response = async move {
+    let (mut response, latency) = async move {
         tracing::debug!("started processing request");
         let response = next.run(request).await;
         let latency = start.elapsed();
@@ -67,11 +65,11 @@ pub async fn observe(
         } else {
             tracing::debug!(?latency, status, "finished processing request");
         }
-        response
+        (response, latency)
     }
     .instrument(span)
     .await;
-    metrics.request(&method, &route, response.status(), start.elapsed());
+    metrics.request(&method, route, response.status(), latency);
     response.headers_mut().insert(REQUEST_ID.clone(), id);
     response
 }

@@ -328,7 +328,7 @@ impl Metrics {
         let index = match methods.iter().position(|handles| handles.method == method) {
             Some(index) => index,
             None => {
-                let key = Key::from_parts(LATENCY, self.route_labels(method, route));
+                let key = Key::from_parts(LATENCY, route_labels(method, route));
                 methods.push(RouteHandles {
                     method,
                     latency: self.recorder.register_histogram(&key, &META),
@@ -342,7 +342,7 @@ impl Metrics {
         match handles.by_status.iter().find(|(seen, _)| *seen == status) {
             Some((_, counter)) => counter.increment(1),
             None => {
-                let mut labels = self.route_labels(method, route);
+                let mut labels = route_labels(method, route);
                 labels.push(Label::new("status", status.as_u16().to_string()));
                 let counter = self
                     .recorder
@@ -357,13 +357,6 @@ impl Metrics {
         }
     }
 
-    fn route_labels(&self, method: &'static str, route: &str) -> Vec<Label> {
-        vec![
-            Label::new("method", method),
-            Label::new("route", route.to_owned()),
-        ]
-    }
-
     /// The registry in Prometheus text format.
     pub fn render(&self) -> String {
         self.recorder.handle().render()
@@ -374,6 +367,14 @@ impl Metrics {
     pub fn upkeep(&self) {
         self.recorder.handle().run_upkeep();
     }
+}
+
+/// The labels of a request series: its method and route template.
+fn route_labels(method: &'static str, route: &str) -> Vec<Label> {
+    vec![
+        Label::new("method", method),
+        Label::new("route", route.to_owned()),
+    ]
 }
 
 /// A request method as a label: the standard ones by name, any other as `OTHER`
