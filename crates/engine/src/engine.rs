@@ -11,6 +11,7 @@ use kitebreak_price::{Price, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::broker::{Broker, Side};
+use crate::changes::Changes;
 use crate::gate::Gate;
 use crate::report::{
     CandleInput, CandleReport, ExitOutcome, OrderRecord, PriceReport, SymbolCounts, SymbolStatus,
@@ -47,6 +48,7 @@ pub(crate) struct Inner {
     pub(crate) broker_errors: Arc<crate::broker::BrokerErrorCounts>,
     /// This run's send journal, marked clean at shutdown.
     journal: Arc<crate::journal::SendJournal>,
+    changes: Arc<Changes>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -98,7 +100,13 @@ impl Engine {
         // The live feed starts before the shards, so restored open trades are
         // subscribed as soon as each shard reports them.
         let feed_events = broker.start_feed();
-        let feed = crate::feed::feed_for(config.feed, feed_events.is_some(), shard_count);
+        let changes = Arc::new(Changes::default());
+        let feed = crate::feed::feed_for(
+            config.feed,
+            feed_events.is_some(),
+            shard_count,
+            Arc::clone(&changes),
+        );
         let updates = Arc::new(crate::updates::Updates::default());
         let exit_failures = Arc::new(AtomicU64::new(0));
         let broker_errors = Arc::new(crate::broker::BrokerErrorCounts::default());
@@ -114,6 +122,7 @@ impl Engine {
             order_seq,
             gate: Arc::clone(&gate),
             journal: Arc::clone(&journal),
+            changes: Arc::clone(&changes),
         });
         let shards = books
             .into_shards()
@@ -146,6 +155,7 @@ impl Engine {
                 exit_failures,
                 broker_errors,
                 journal,
+                changes,
             }),
         };
         if let Some(events) = feed_events {
@@ -352,6 +362,7 @@ impl Engine {
     pub fn order_update(&self, update: crate::OrderUpdate) -> crate::UpdateOutcome {
         let outcome = self.inner.updates.apply(&update);
         tracing::debug!(order_id = %update.order_id, ?outcome, "order update");
+        self.inner.changes.signal();
         outcome
     }
 
@@ -394,6 +405,13 @@ impl Engine {
         self.ask_every(|ack| Command::Protect(book_orders.clone(), ocos.clone(), ack))
             .await?;
         Ok(())
+    }
+
+    /// Signalled whenever something observable may have changed (a command applied,
+    /// a candle committed, a tick, a poll, a feed state, an order update): wait on
+    /// it with [`Changes::until`] instead of polling.
+    pub fn changes(&self) -> &Changes {
+        &self.inner.changes
     }
 
     /// Exit attempts that failed since start (each also logged at ERROR).

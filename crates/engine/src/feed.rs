@@ -40,6 +40,7 @@ use kitebreak_price::Price;
 use tokio::sync::mpsc;
 
 use crate::broker::{Broker, OrderId, OrderProgress};
+use crate::changes::Changes;
 use crate::engine::{Inner, shard_of};
 use crate::shard::Command;
 use crate::{Engine, EngineError, Symbol};
@@ -271,11 +272,14 @@ pub(crate) struct Feed {
     poll_errors: AtomicU64,
     /// Each shard's pending ticks, by shard index.
     pending: Vec<Arc<PendingTicks>>,
+    /// Signalled on every state change, tick and poll.
+    changes: Arc<Changes>,
 }
 
 impl Feed {
-    pub fn new(config: FeedConfig, shards: usize) -> Feed {
+    pub fn new(config: FeedConfig, shards: usize, changes: Arc<Changes>) -> Feed {
         Feed {
+            changes,
             pending: (0..shards.max(1)).map(|_| Arc::default()).collect(),
             config,
             watched: Mutex::new(BTreeSet::new()),
@@ -325,11 +329,13 @@ impl Feed {
             self.last_tick.store(self.now_ms(), Ordering::Relaxed);
         }
         self.state.store(state.code(), Ordering::Relaxed);
+        self.changes.signal();
     }
 
     fn ticked(&self) {
         self.ticks.fetch_add(1, Ordering::Relaxed);
         self.last_tick.store(self.now_ms(), Ordering::Relaxed);
+        self.changes.signal();
     }
 
     /// Whether the fallback should poll now: a feed that is not live, or live but
@@ -404,6 +410,7 @@ impl Engine {
             Ok(prices) => prices,
             Err(error) => {
                 feed.poll_errors.fetch_add(1, Ordering::Relaxed);
+                feed.changes.signal();
                 self.inner.broker_errors.count(&error);
                 tracing::warn!(%error, symbols = watched.len(), "LTP poll failed");
                 return Err(error.into());
@@ -413,6 +420,7 @@ impl Engine {
         for (symbol, price) in prices {
             self.send_tick(symbol, price).await?;
         }
+        feed.changes.signal();
         Ok(delivered)
     }
 
@@ -478,8 +486,13 @@ pub(crate) fn spawn_polls(engine: Weak<Inner>, every: Duration) {
 }
 
 /// The feed of a broker that started one, shared by everything.
-pub(crate) fn feed_for(config: FeedConfig, live: bool, shards: usize) -> Arc<Feed> {
-    let feed = Feed::new(config, shards);
+pub(crate) fn feed_for(
+    config: FeedConfig,
+    live: bool,
+    shards: usize,
+    changes: Arc<Changes>,
+) -> Arc<Feed> {
+    let feed = Feed::new(config, shards, changes);
     if live {
         feed.set_state(FeedState::Connecting);
     }

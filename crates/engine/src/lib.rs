@@ -77,6 +77,7 @@
 //! binary do.
 
 mod broker;
+mod changes;
 mod clock;
 mod config;
 mod enforce;
@@ -102,6 +103,7 @@ pub use broker::{
     OcoReport, OcoState, Ohlc, OrderId, OrderProgress, OrderReport, OrderStatus, OrderStep,
     PositionReport, Side, StopOrder, ThrottleWaits,
 };
+pub use changes::Changes;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{EngineConfig, Protection};
 pub use enforce::SweepOutcome;

@@ -100,6 +100,8 @@ pub(crate) struct Context {
     pub broker_errors: Arc<crate::broker::BrokerErrorCounts>,
     /// Armed exit tags about to be sent, noted without an fsync (see `journal`).
     pub journal: Arc<crate::journal::SendJournal>,
+    /// Signalled after every command and every candle commit.
+    pub changes: Arc<crate::changes::Changes>,
 }
 
 /// One shard's state: its symbols, and its candles whose commits are outstanding.
@@ -151,6 +153,7 @@ impl Shard {
                 Next::Command(Some(command)) => self.handle(command).await,
                 Next::Command(None) => break,
             }
+            self.ctx.changes.signal();
         }
         self.finish_all().await;
     }

@@ -132,7 +132,7 @@ async fn ticks_wait_as_the_latest_price_per_symbol_while_a_shard_sends_an_exit()
         feed.send(event).await.expect("feed");
     }
     feed.send(tick("INFY", "111")).await.expect("feed");
-    eventually("every tick is pending on the shard", || async {
+    eventually(&engine, "every tick is pending on the shard", || async {
         engine.feed_stats().ticks == 102
     })
     .await;

@@ -279,19 +279,39 @@ pub async fn stored_orders(database: &Path, symbol: &str) -> Vec<String> {
     .collect()
 }
 
-/// Polls `check` every 10 ms until it holds, failing after a generous 20 s: a
-/// bound on a hang, never a timing assertion.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+/// How long a wait may take before the test fails instead of hanging: a bound on a
+/// hang, never a timing assertion (a passing test is woken long before).
+const HANG: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits until `check` holds, looking again after every change the engine signals
+/// ([`Engine::changes`]): no polling, no sleeps.
+pub async fn eventually<F, Fut>(engine: &Engine, what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let waited = tokio::time::timeout(HANG, engine.changes().until(check)).await;
+    assert!(waited.is_ok(), "never happened: {what}");
+}
+
+/// Waits until `check` (of kite-sim's state) holds, looking again after every price
+/// or order event the sim publishes: no polling, no sleeps.
+pub async fn sim_eventually(
+    sim: &kite_sim::SimHandle,
+    what: &str,
+    mut check: impl FnMut() -> bool,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    // Subscribed before the first check: no event after it is missed.
+    let mut events = sim.shared().events.subscribe();
+    let wait = async {
+        while !check() {
+            match events.recv().await {
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => panic!("kite-sim stopped before: {what}"),
+            }
+        }
+    };
+    let waited = tokio::time::timeout(HANG, wait).await;
+    assert!(waited.is_ok(), "never happened: {what}");
 }

@@ -8,7 +8,7 @@ use kite_sim::Faults;
 use kitebreak_engine::{ManualClock, PositionState};
 use kitebreak_strategy::ExitReason;
 
-use crate::helpers::{BREAKOUT, candle, eventually, sym};
+use crate::helpers::{BREAKOUT, candle, eventually, sim_eventually, sym};
 use crate::kite::{Env, field, spawn_with};
 
 /// Ticker only (no polling), on a manual engine clock.
@@ -33,7 +33,7 @@ async fn open_long(env: &Env) {
         .candle(sym("INFY"), candle(h, l, c))
         .await
         .expect("breakout");
-    eventually("INFY watched on a live ticker", || async {
+    eventually(&env.engine, "INFY watched on a live ticker", || async {
         env.engine.feed_stats().watched == 1
     })
     .await;
@@ -56,7 +56,7 @@ async fn a_rejected_exit_on_kite_is_retried_after_its_backoff_and_exits() {
         ..Faults::default()
     });
     env.price("110");
-    eventually("the exit was rejected", || async {
+    eventually(&env.engine, "the exit was rejected", || async {
         env.engine.exit_failures() == 1
     })
     .await;
@@ -96,7 +96,7 @@ async fn a_lost_exit_answer_is_settled_by_its_tag_without_a_second_exit() {
         ..Faults::default()
     });
     env.price("110");
-    eventually("the exit filled", || async {
+    eventually(&env.engine, "the exit filled", || async {
         env.engine
             .status(sym("INFY"))
             .await
@@ -124,7 +124,7 @@ async fn an_exit_cancelled_after_a_partial_fill_closes_the_filled_part_and_retri
         .candle(sym("INFY"), breakout)
         .await
         .expect("breakout");
-    eventually("INFY watched", || async {
+    eventually(&env.engine, "INFY watched", || async {
         env.engine.feed_stats().watched == 1
     })
     .await;
@@ -139,14 +139,14 @@ async fn an_exit_cancelled_after_a_partial_fill_closes_the_filled_part_and_retri
             Some((order.order_id.clone(), order.filled))
         })
     };
-    eventually("half of the exit filled", || async {
+    sim_eventually(&env.sim, "half of the exit filled", || {
         exit_order().is_some_and(|(_, filled)| filled == 1)
     })
     .await;
     let (order_id, _) = exit_order().expect("exit order");
     let other = crate::kite::adapter(&env.sim, env.dir.path()).await;
     other.kite().cancel_order(&order_id).await.expect("cancel");
-    eventually("the partial exit recorded", || async {
+    eventually(&env.engine, "the partial exit recorded", || async {
         env.engine.exit_failures() == 1
     })
     .await;
@@ -190,7 +190,7 @@ async fn a_rate_limited_exit_placed_nothing_and_is_retried_under_a_new_tag() {
         ..Faults::default()
     });
     env.price("110");
-    eventually("the exit was refused", || async {
+    eventually(&env.engine, "the exit was refused", || async {
         env.engine.exit_failures() == 1
     })
     .await;

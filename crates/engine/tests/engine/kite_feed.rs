@@ -1,7 +1,7 @@
 //! Exits on live prices against kite-sim: the ticker (LTP mode) for every symbol
 //! with an open trade, resubscribed after a reconnect, and batched REST polling while
-//! the ticker is silent. No sleeps as synchronisation: `eventually` polls state with
-//! a generous bound.
+//! the ticker is silent. No sleeps as synchronisation: `eventually` looks again at
+//! every change the engine signals.
 
 use std::time::Duration;
 
@@ -34,9 +34,13 @@ impl Env {
             .expect("breakout");
         let status = self.engine.status(sym("INFY")).await.expect("status");
         assert_eq!(status.position, PositionState::Open);
-        eventually("the ticker is live and INFY watched", || async {
-            self.engine.feed_state() == FeedState::Live && self.engine.feed_stats().watched == 1
-        })
+        eventually(
+            &self.engine,
+            "the ticker is live and INFY watched",
+            || async {
+                self.engine.feed_state() == FeedState::Live && self.engine.feed_stats().watched == 1
+            },
+        )
         .await;
     }
 
@@ -68,7 +72,7 @@ async fn a_tick_at_the_target_exits_through_the_ticker() {
     let env = ticker_only().await;
     env.open_long().await;
     env.price("110");
-    eventually("the target tick exits", || env.flat()).await;
+    eventually(&env.engine, "the target tick exits", || env.flat()).await;
     assert_eq!(env.closed_reason().await, (ExitReason::Profit, p("110")));
     assert!(env.engine.feed_stats().ticks > 0);
     assert_eq!(env.ltp_polls(), 0, "no REST poll was needed");
@@ -82,7 +86,7 @@ async fn a_tick_at_the_stop_exits_through_the_ticker() {
     let env = ticker_only().await;
     env.open_long().await;
     env.price("104.5");
-    eventually("the stop tick exits", || env.flat()).await;
+    eventually(&env.engine, "the stop tick exits", || env.flat()).await;
     assert_eq!(env.closed_reason().await, (ExitReason::Loss, p("104.5")));
     assert_eq!(env.ltp_polls(), 0);
     env.engine.shutdown().await;
@@ -95,7 +99,7 @@ async fn monitoring_stop_pauses_tick_exits_and_start_resumes_them() {
     env.engine.set_monitoring(false).await.expect("stop");
     let before = env.engine.feed_stats().ticks;
     env.price("110");
-    eventually("the target tick arrives", || async {
+    eventually(&env.engine, "the target tick arrives", || async {
         env.engine.feed_stats().ticks > before
     })
     .await;
@@ -106,7 +110,7 @@ async fn monitoring_stop_pauses_tick_exits_and_start_resumes_them() {
 
     env.engine.set_monitoring(true).await.expect("start");
     env.price("110.5");
-    eventually("the next tick exits", || env.flat()).await;
+    eventually(&env.engine, "the next tick exits", || env.flat()).await;
     assert_eq!(env.closed_reason().await, (ExitReason::Profit, p("110.5")));
     env.engine.shutdown().await;
 }
@@ -122,12 +126,12 @@ async fn after_a_dropped_socket_the_ticker_resubscribes_and_still_exits() {
         .send_modify(|generation| *generation += 1);
     // On resubscribing, kite-sim sends the current price at once: a fresh tick of
     // 106.05 proves the new connection carries INFY again.
-    eventually("a tick on the new connection", || async {
+    eventually(&env.engine, "a tick on the new connection", || async {
         env.engine.feed_stats().ticks > ticks
     })
     .await;
     env.price("110");
-    eventually("the target tick exits", || env.flat()).await;
+    eventually(&env.engine, "the target tick exits", || env.flat()).await;
     assert_eq!(env.closed_reason().await, (ExitReason::Profit, p("110")));
     assert_eq!(env.ltp_polls(), 0, "the ticker alone, no polling");
     env.engine.shutdown().await;
@@ -146,7 +150,10 @@ async fn a_silent_ticker_falls_back_to_batched_polls_and_still_exits() {
         ..Faults::default()
     });
     env.price("110");
-    eventually("a poll sees the target and exits", || env.flat()).await;
+    eventually(&env.engine, "a poll sees the target and exits", || {
+        env.flat()
+    })
+    .await;
     assert_eq!(env.closed_reason().await, (ExitReason::Profit, p("110")));
     assert!(env.ltp_polls() >= 1, "the exit came from a REST poll");
     assert!(env.engine.feed_stats().polls >= 1);

@@ -9,7 +9,7 @@ use kitebreak_engine::{CandleInput, Engine, EntryOutcome, FeedState, PositionSta
 use kitebreak_price::Quantity;
 use kitebreak_strategy::Relevel;
 
-use crate::helpers::{BREAKOUT, SETUP, candle, eventually, p, start, sym};
+use crate::helpers::{BREAKOUT, SETUP, candle, eventually, p, sim_eventually, start, sym};
 use crate::kite::{adapter, adapter_polling, sim};
 
 fn breakout_of(quantity: u32) -> CandleInput {
@@ -35,7 +35,7 @@ async fn ready(sim: &kite_sim::SimHandle, engine: &Engine) {
             .await
             .expect("candle");
     }
-    eventually("the ticker is live", || async {
+    eventually(engine, "the ticker is live", || async {
         engine.feed_state() == FeedState::Live
     })
     .await;
@@ -58,7 +58,7 @@ async fn a_split_entry_completes_through_the_tickers_order_update_not_a_slow_pol
         let engine = engine.clone();
         async move { engine.candle(sym("INFY"), breakout_of(2)).await }
     });
-    eventually("half of the entry filled", || async {
+    sim_eventually(&sim, "half of the entry filled", || {
         first_order(&sim).is_some_and(|(filled, _)| filled == 1)
     })
     .await;
@@ -91,7 +91,7 @@ async fn an_entry_cancelled_after_a_partial_fill_is_a_trade_of_the_filled_part()
         let engine = engine.clone();
         async move { engine.candle(sym("INFY"), breakout_of(2)).await }
     });
-    eventually("half of the entry filled", || async {
+    sim_eventually(&sim, "half of the entry filled", || {
         first_order(&sim).is_some_and(|(filled, _)| filled == 1)
     })
     .await;

@@ -61,6 +61,21 @@ async fn spawn(session: SessionState, clock: ManualClock) -> Env {
     }
 }
 
+/// Waits until the session's status satisfies `holds`, woken by each change of it
+/// (no polling); the bound only turns a hang into a failure.
+async fn session_reaches(
+    session: &SessionState,
+    what: &str,
+    holds: impl FnMut(&kitebreak_kite::SessionStatus) -> bool,
+) {
+    let mut status = session.subscribe();
+    let waited = tokio::time::timeout(Duration::from_secs(20), status.wait_for(holds)).await;
+    assert!(
+        waited.is_ok_and(|changed| changed.is_ok()),
+        "never happened: {what}"
+    );
+}
+
 fn token(text: &str) -> AccessToken {
     AccessToken::new(text).expect("token")
 }
@@ -228,14 +243,10 @@ async fn a_new_token_in_the_session_file_resumes_entries_without_a_restart() {
     let stored = exchange_request_token(&env.config, "rt-next-morning")
         .await
         .expect("login");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while env.session.is_expired() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "new token not picked up"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    session_reaches(&env.session, "the new token is picked up", |s| {
+        s.expired.is_none()
+    })
+    .await;
     watch.abort();
     // The next breakout enters, on the new token.
     env.setup("RELIANCE").await;
@@ -264,11 +275,10 @@ async fn the_token_expiry_time_pauses_entries_on_the_engines_clock_before_kite_r
     let clock = ManualClock::new(start());
     let env = spawn(session, clock).await;
     // The engine's timer runs on the engine's clock, which is past the expiry.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !env.session.is_expired() {
-        assert!(tokio::time::Instant::now() < deadline, "timer did not fire");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    session_reaches(&env.session, "the expiry timer fires", |s| {
+        s.expired.is_some()
+    })
+    .await;
     let expired = env.session.status().expired.expect("expired");
     assert_eq!(expired.cause, ExpiryCause::Elapsed);
     assert_eq!(expired.since, start(), "read from the engine's clock");
