@@ -8,7 +8,7 @@
 //! order up by its tag ([`KiteBroker::find_by_tag`]) instead of sending it again.
 
 use std::future::{Future, IntoFuture};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -33,7 +33,8 @@ pub(crate) struct Inner {
     pub(crate) config: KiteConfig,
     pub(crate) session: SessionState,
     pub(crate) limits: Limits,
-    pub(crate) instruments: RwLock<Arc<Instruments>>,
+    /// The catalogue; a watch so a reload can be waited for.
+    pub(crate) instruments: tokio::sync::watch::Sender<Arc<Instruments>>,
     /// The client for the session generation it was built for.
     client: Mutex<Option<(u64, KiteConnect)>>,
 }
@@ -47,7 +48,7 @@ impl KiteBroker {
                 config,
                 session,
                 limits: Limits::kite(),
-                instruments: RwLock::new(Arc::new(Instruments::default())),
+                instruments: tokio::sync::watch::Sender::new(Arc::new(Instruments::default())),
                 client: Mutex::new(None),
             }),
         }
@@ -70,22 +71,18 @@ impl KiteBroker {
 
     /// The instrument catalogue loaded so far.
     pub fn instruments(&self) -> Arc<Instruments> {
-        let guard = self
-            .inner
-            .instruments
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
-        guard.clone()
+        Arc::clone(&self.inner.instruments.borrow())
+    }
+
+    /// Sees every catalogue that replaces the current one (the daily reload), for
+    /// whoever keeps something derived from it, or waits for the first load.
+    pub fn instrument_updates(&self) -> tokio::sync::watch::Receiver<Arc<Instruments>> {
+        self.inner.instruments.subscribe()
     }
 
     /// Replaces the catalogue (tests, or a dump loaded elsewhere).
     pub fn set_instruments(&self, all: Instruments) {
-        let mut guard = self
-            .inner
-            .instruments
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        *guard = Arc::new(all);
+        self.inner.instruments.send_replace(Arc::new(all));
     }
 
     /// The instrument of `EXCHANGE:SYMBOL`.

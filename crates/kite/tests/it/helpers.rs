@@ -1,5 +1,5 @@
 //! Shared set-up: a kite-sim per test, a broker pointed at it, fixture loading,
-//! and `wait_until` instead of sleeps.
+//! and `reaches`, which waits for a watched change instead of sleeping.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -82,16 +82,18 @@ pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Polls `check` every 10 ms (real time) until it holds, failing after 10 s.
-pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// Waits until the watched value satisfies `holds`, woken by each change of it (no
+/// polling, no sleeps); the 10 s bound only turns a hang into a failure.
+pub async fn reaches<T>(
+    what: &str,
+    mut changes: tokio::sync::watch::Receiver<T>,
+    holds: impl FnMut(&T) -> bool,
+) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), changes.wait_for(holds)).await;
+    assert!(
+        waited.is_ok_and(|changed| changed.is_ok()),
+        "never happened: {what}"
+    );
 }
 
 /// `../shared/kite-fixtures` beside the repository.

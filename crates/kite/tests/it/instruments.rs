@@ -8,7 +8,7 @@ use kitebreak_kite::{InstrumentRefresh, KiteBroker, SessionState};
 use kiteconnect::AccessToken;
 use tokio::sync::watch;
 
-use crate::helpers::{TOKEN, config_for, log, start, wait_until};
+use crate::helpers::{TOKEN, config_for, log, reaches, start};
 
 /// A sim and a broker that has loaded nothing yet.
 async fn fresh() -> (SimHandle, KiteBroker, tempfile::TempDir) {
@@ -126,9 +126,11 @@ async fn the_refresh_loop_loads_at_once_and_stops_when_told() {
             )
             .await;
     });
-    wait_until("the first step loaded the dump", || {
-        broker.instruments().day() == Some(day("2026-11-25"))
-    })
+    reaches(
+        "the first step loaded the dump",
+        broker.instrument_updates(),
+        |all| all.day() == Some(day("2026-11-25")),
+    )
     .await;
     stop.send(true).expect("the loop listens");
     task.await.expect("the loop ends");

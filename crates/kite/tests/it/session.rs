@@ -119,8 +119,8 @@ async fn a_token_file_written_by_another_login_is_picked_up_by_the_watch() {
     exchange_request_token(&config, "rt777")
         .await
         .expect("login");
-    crate::helpers::wait_until("the new token is installed", || {
-        state.status().generation > before
+    crate::helpers::reaches("the new token is installed", state.subscribe(), |status| {
+        status.generation > before
     })
     .await;
     watch.abort();

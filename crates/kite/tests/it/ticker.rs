@@ -9,7 +9,7 @@ use kitebreak_price::Price;
 use tokio::sync::mpsc::Receiver;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
-use crate::helpers::{price, spawn, wait_until};
+use crate::helpers::{price, reaches, spawn};
 
 /// The next tick of `instrument` at `want`, skipping anything else.
 async fn tick(events: &mut Receiver<MarketEvent>, instrument: &str, want: Price) {
@@ -116,9 +116,11 @@ async fn a_refused_ticker_session_marks_it_expired_and_a_new_token_reconnects() 
         ..Faults::default()
     });
     let (manager, _events) = TickerManager::spawn(&env.broker);
-    wait_until("the session is marked expired", || {
-        env.broker.session().is_expired()
-    })
+    reaches(
+        "the session is marked expired",
+        env.broker.session().subscribe(),
+        |status| status.expired.is_some(),
+    )
     .await;
     state(&manager, TickerState::Stopped).await;
     env.sim.set_faults(Faults::default());
