@@ -8,6 +8,7 @@
 //! limits are about how fast a client sends, not about market time.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::tz::Offset;
@@ -95,6 +96,9 @@ enum State {
 pub struct SimClock {
     state: Mutex<State>,
     started: Instant,
+    /// Real time a test said has passed on top of the real elapsed time
+    /// ([`SimClock::skip_real`]), in nanoseconds.
+    skipped: AtomicU64,
 }
 
 impl SimClock {
@@ -111,6 +115,7 @@ impl SimClock {
         SimClock {
             state: Mutex::new(state),
             started: Instant::now(),
+            skipped: AtomicU64::new(0),
         }
     }
 
@@ -133,7 +138,16 @@ impl SimClock {
 
     /// Real time since the clock was made (for [`RateClock::Real`]).
     pub fn real_elapsed(&self) -> Duration {
-        self.started.elapsed()
+        let skipped = Duration::from_nanos(self.skipped.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_add(skipped)
+    }
+
+    /// Counts `by` as real time passed for the per-second limits of
+    /// [`RateClock::Real`], without waiting for it: a test proves a fresh real second
+    /// with no sleep. The simulated time does not move.
+    pub fn skip_real(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.skipped.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// Moves simulated time forward (or back, for a negative duration).

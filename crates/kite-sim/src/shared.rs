@@ -73,6 +73,8 @@ pub struct Shared {
     /// Bumped to make every ticker connection drop.
     pub ws_drop: watch::Sender<u64>,
     requests: AtomicU64,
+    /// The number of the last logged request, for [`Shared::log_changes`].
+    logged: watch::Sender<u64>,
 }
 
 /// Locks a mutex, recovering from a panic elsewhere (state is only mutated whole).
@@ -96,6 +98,7 @@ impl Shared {
             log: Mutex::new(Vec::new()),
             ws_drop,
             requests: AtomicU64::new(0),
+            logged: watch::Sender::new(0),
         }
     }
 
@@ -111,7 +114,15 @@ impl Shared {
             log.drain(..MAX_LOG / 2);
         }
         log.push(entry);
+        drop(log);
+        self.logged.send_replace(id);
         id
+    }
+
+    /// Sees the number of each request logged from now on: a test waits for a request
+    /// to arrive instead of polling the log.
+    pub fn log_changes(&self) -> watch::Receiver<u64> {
+        self.logged.subscribe()
     }
 
     /// Records the response status of logged request `id`.
