@@ -246,11 +246,15 @@ mod tests {
             keep_instruments_current(&kite, Duration::from_millis(10), move || day_two, stopped);
         let want = Some(kitebreak_kite::instruments::dump_day(day_two));
         assert_ne!(first, want);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while kite.instruments().day() != want {
-            assert!(tokio::time::Instant::now() < deadline, "never refreshed");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        // Woken by each catalogue the loop installs (no polling); the bound only
+        // turns a hang into a failure.
+        let mut updates = kite.instrument_updates();
+        let refreshed = tokio::time::timeout(
+            Duration::from_secs(20),
+            updates.wait_for(|all| all.day() == want),
+        )
+        .await;
+        assert!(refreshed.is_ok_and(|seen| seen.is_ok()), "never refreshed");
         stop.send(true).expect("stop");
         refresher.await.expect("the loop stops");
     }

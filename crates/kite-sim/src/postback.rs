@@ -89,8 +89,13 @@ pub async fn run(
         let config = &shared.config;
         let body = json::order_update(&order, &config.user_id, config.app_id, &config.api_secret)
             .to_string();
-        if let Err(error) = post(&target, &body).await {
-            tracing::warn!(%error, order_id = %order.order_id, "postback failed");
+        match post(&target, &body).await {
+            Ok(()) => {
+                shared.postbacks.send_modify(|answered| *answered += 1);
+            }
+            Err(error) => {
+                tracing::warn!(%error, order_id = %order.order_id, "postback failed");
+            }
         }
     }
 }

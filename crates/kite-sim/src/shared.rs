@@ -75,6 +75,8 @@ pub struct Shared {
     requests: AtomicU64,
     /// The number of the last logged request, for [`Shared::log_changes`].
     logged: watch::Sender<u64>,
+    /// Postbacks the receiver answered, for [`Shared::postbacks_answered`].
+    pub(crate) postbacks: watch::Sender<u64>,
 }
 
 /// Locks a mutex, recovering from a panic elsewhere (state is only mutated whole).
@@ -99,6 +101,7 @@ impl Shared {
             ws_drop,
             requests: AtomicU64::new(0),
             logged: watch::Sender::new(0),
+            postbacks: watch::Sender::new(0),
         }
     }
 
@@ -123,6 +126,12 @@ impl Shared {
     /// to arrive instead of polling the log.
     pub fn log_changes(&self) -> watch::Receiver<u64> {
         self.logged.subscribe()
+    }
+
+    /// Sees how many postbacks the receiver has answered (whatever its status): a
+    /// test waits for a delivery instead of polling the receiver.
+    pub fn postbacks_answered(&self) -> watch::Receiver<u64> {
+        self.postbacks.subscribe()
     }
 
     /// Records the response status of logged request `id`.

@@ -1,18 +1,22 @@
-//! `kitebreak serve --demo`: trades appear within a bounded number of polls, in a
-//! database of their own.
+//! `kitebreak serve --demo`: trades appear (the demo logs each exit; the test waits
+//! for that line, then reads `/trades`), in a database of their own.
 
 use crate::helpers::Server;
 
-/// Polls of a live server before giving up (with 50 ms between polls).
-const POLLS: u32 = 600;
+/// The demo's first exit, then `GET /trades`, which shows it (an exit is committed
+/// before the demo feed hears of it and logs it).
+async fn first_trades(server: &Server) -> serde_json::Value {
+    server.wait_for_log("demo: trade exited").await;
+    let (status, trades) = server.get("/trades").await;
+    assert_eq!(status, 200, "{trades}");
+    assert!(trades["count"].as_u64() >= Some(1), "{trades}");
+    trades
+}
 
 #[tokio::test]
 async fn the_demo_shows_levels_entries_and_exits_in_a_database_of_its_own() {
     let mut server = Server::start(&["--demo", "--demo-rate", "0"]).await;
-    let trades = server
-        .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
-        .await
-        .unwrap_or_else(|| panic!("no trade after {POLLS} polls:\n{}", server.stderr()));
+    let trades = first_trades(&server).await;
     // Newest first: the oldest trade is the demo's first, entered on the 18th candle's
     // close and exited at target on the 21st, exactly as `trace` shows for the sample.
     let all = trades["trades"].as_array().expect("a list of trades");
@@ -40,10 +44,7 @@ async fn the_demo_shows_levels_entries_and_exits_in_a_database_of_its_own() {
     // A second demo starts afresh, its paper book too (an old book's tags would
     // collide with the new database's).
     let mut again = Server::start_in(server.data, &["--demo", "--demo-rate", "0"]).await;
-    let trades = again
-        .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
-        .await
-        .unwrap_or_else(|| panic!("no trade in the second demo:\n{}", again.stderr()));
+    let trades = first_trades(&again).await;
     let all = trades["trades"].as_array().expect("a list of trades");
     let first = all.last().expect("at least one trade");
     assert_eq!(first["entry_price"], 111.49, "{first}");
@@ -57,10 +58,7 @@ async fn the_demo_feed_carries_the_passphrase_when_secrets_are_set() {
         ("KITEBREAK_API_TOKEN", "demo-token-c41f"),
     ];
     let mut server = Server::start_with_env(&["--demo", "--demo-rate", "0"], &envs).await;
-    let trades = server
-        .poll("/trades", POLLS, |body| body["count"].as_u64() >= Some(1))
-        .await;
-    assert!(trades.is_some(), "no trade:\n{}", server.stderr());
+    first_trades(&server).await;
     assert!(server.terminate().await.success());
     let log = server.stderr();
     assert!(

@@ -47,6 +47,8 @@ pub struct Server {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     stderr: Arc<Mutex<String>>,
+    /// Sees how many bytes of stderr have been read; closed when stderr ends.
+    stderr_read: tokio::sync::watch::Receiver<usize>,
     drain: Option<tokio::task::JoinHandle<()>>,
     /// The data directory (kept alive as long as the server).
     pub data: tempfile::TempDir,
@@ -107,12 +109,14 @@ impl Server {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stderr.take().expect("piped stderr");
         let sink = Arc::clone(&stderr);
+        let (read, stderr_read) = tokio::sync::watch::channel(0);
         // Drain stderr continuously so a chatty log can never block the server.
         let drain = tokio::spawn(async move {
             let mut buffer = [0_u8; 4096];
             while let Ok(n @ 1..) = pipe.read(&mut buffer).await {
                 let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
                 sink.lock().expect("stderr buffer").push_str(&text);
+                read.send_modify(|bytes| *bytes += n);
             }
         });
         let stdout = child.stdout.take().expect("piped stdout");
@@ -135,6 +139,7 @@ impl Server {
             child,
             base,
             stderr,
+            stderr_read,
             drain: Some(drain),
             data,
             client: reqwest::Client::new(),
@@ -156,22 +161,18 @@ impl Server {
         (status, response.json().await.expect("a JSON body"))
     }
 
-    /// Polls `GET path` until `done(body)` holds, at most `tries` times with a short
-    /// pause between polls. Returns the last body, or `None` if it never held.
-    pub async fn poll(
-        &self,
-        path: &str,
-        tries: u32,
-        done: impl Fn(&Value) -> bool,
-    ) -> Option<Value> {
-        for _ in 0..tries {
-            let (_, body) = self.get(path).await;
-            if done(&body) {
-                return Some(body);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        None
+    /// Waits until the server's log contains `text`, looking again after every
+    /// chunk it writes (no polling). Fails, with the log, if the server's stderr ends
+    /// first or nothing comes for [`EXIT_GUARD`] (a bound on a hang, never a timing).
+    pub async fn wait_for_log(&self, text: &str) {
+        let mut read = self.stderr_read.clone();
+        let found =
+            tokio::time::timeout(EXIT_GUARD, read.wait_for(|_| self.stderr().contains(text))).await;
+        assert!(
+            found.is_ok_and(|found| found.is_ok()),
+            "never logged {text:?}:\n{}",
+            self.stderr()
+        );
     }
 
     /// `POST path` with a JSON body: the status and the JSON answer.

@@ -250,9 +250,10 @@ impl SessionState {
         if self.status().token.as_ref() == Some(&stored.access_token) || stored.expires_at <= now {
             return Ok(false);
         }
+        self.adopt(&stored);
+        // Logged once in effect: whoever reads the log sees the new session in use.
         tracing::info!(user_id = stored.user_id, expires_at = %stored.expires_at,
             "a new kite session was found in the session file");
-        self.adopt(&stored);
         Ok(true)
     }
 

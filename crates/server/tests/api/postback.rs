@@ -130,6 +130,7 @@ async fn kite_sims_postbacks_reach_the_served_app_and_verify() {
     let mut sim_config = kite_sim::SimConfig::for_tests(at);
     sim_config.postback_url = Some(format!("http://127.0.0.1:{port}/kite/postback"));
     let sim = kite_sim::Sim::start(sim_config).await.expect("sim");
+    let mut answered = sim.shared().postbacks_answered();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut kite = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, dir.path())
         .with_roots(sim.url(), sim.ws_url())
@@ -156,14 +157,16 @@ async fn kite_sims_postbacks_reach_the_served_app_and_verify() {
     let id = broker.place_market(order).await.expect("placed");
     broker.final_status(&id).await.expect("final");
     let server = TestServer::new(app.router());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !metric(&server, "applied").await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no verified postback arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Looked at again after each postback the app answers (it counts the outcome
+    // before answering): no polling. The bound only turns a hang into a failure.
+    let wait = async {
+        while !metric(&server, "applied").await {
+            answered.changed().await.expect("the sim runs");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .expect("a verified postback arrived");
     assert!(
         !metric(&server, "forged").await,
         "kite-sim's checksums verify"
