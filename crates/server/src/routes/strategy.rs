@@ -78,10 +78,16 @@ pub async fn exit(
     let symbol = symbol(&name)?;
     let outcome = state.engine.exit(symbol.clone()).await?;
     state.metrics.exit(&outcome);
-    let ExitOutcome::Closed { order, closed } = outcome else {
-        return Err(ApiError::BadRequest(format!(
-            "exit for {symbol} was rejected"
-        )));
+    let (order, closed) = match outcome {
+        ExitOutcome::Closed { order, closed } => (order, closed),
+        // As the original: an order failure is a 400. The reason says whether the
+        // broker refused it or an earlier exit's outcome is still being looked up;
+        // either way the trade stays open and the exit is retried.
+        ExitOutcome::Failed { reason, .. } => {
+            return Err(ApiError::BadRequest(format!(
+                "exit for {symbol} failed, the trade stays open and is retried: {reason}"
+            )));
+        }
     };
     Ok(Json(json!({
         "status": "success",

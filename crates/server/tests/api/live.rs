@@ -146,6 +146,21 @@ async fn a_failed_exit_shows_as_pending_with_its_error_and_counts_in_metrics() {
         ),
         Some("kitebreak_broker_call_errors_total{kind=\"rejected\"} 1")
     );
+    // A manual exit fails the same way: 400 (as the original), with the reason.
+    let manual = app.server.post("/strategy/TCS/exit").await;
+    manual.assert_status_bad_request();
+    let body = manual.json::<Value>();
+    assert_eq!(body["status"], "error", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("sells blocked")),
+        "{body}"
+    );
+    assert_eq!(
+        app.status("TCS").await["strategy_status"]["active_trade"]["is_active"],
+        true
+    );
     app.app.shutdown().await;
 }
 
