@@ -96,6 +96,13 @@ impl Shard {
                 "{symbol} has a trade in progress; exit it first or reset with force=true"
             )));
         }
+        if had_trade {
+            // A stop left resting at the exchange could still fire and open a
+            // position nobody watches: it goes first, or the reset does not happen.
+            lift_protection(&self.ctx, symbol, book).await?;
+        }
+        // What is left to drop (a stop that filled may have closed the trade).
+        let dropped = book.strategy.is_locked();
         let snapshot = book.clone();
         book.strategy.reset();
         book.exit_retry = None;
@@ -103,7 +110,7 @@ impl Shard {
         book.armed = None;
         book.history_from = book.next_seq;
         book.recent_times.clear();
-        let detail = serde_json::json!({"force": force, "dropped_trade": had_trade});
+        let detail = serde_json::json!({"force": force, "dropped_trade": dropped});
         let writes = vec![
             WriteOp::ClearCandles(symbol.clone()),
             WriteOp::DeleteOpenTrade(symbol.clone()),
@@ -118,9 +125,29 @@ impl Shard {
             *book = snapshot;
             return Err(error);
         }
-        if had_trade {
+        if dropped {
             tracing::warn!(%symbol, "forced reset dropped a trade in progress");
         }
         Ok(())
+    }
+}
+
+/// Cancels the exchange-side protection of a trade a forced reset is about to drop.
+/// A stop that filled first closes the trade (or its filled part) from its fill, as
+/// it would on an exit; a stop that may still be working refuses the reset.
+async fn lift_protection(
+    ctx: &super::Context,
+    symbol: &Symbol,
+    book: &mut super::Book,
+) -> Result<(), EngineError> {
+    match super::protect::lift(ctx, symbol, book).await {
+        super::protect::Lift::Clear => Ok(()),
+        super::protect::Lift::Filled(record) => {
+            super::protect::closed_by_stop(ctx, symbol, book, record).await?;
+            Ok(())
+        }
+        super::protect::Lift::Failed(error) => Err(EngineError::Conflict(format!(
+            "{symbol} was not reset: {error}; cancel the stop at the broker or try again"
+        ))),
     }
 }

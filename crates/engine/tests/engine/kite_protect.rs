@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use kite_sim::Faults;
 use kite_sim::shared::lock;
+use kite_sim::status::Status;
 use kitebreak_engine::{
     BoxFuture, Broker, BrokerError, Engine, EngineConfig, EntryOutcome, ExitOutcome, FoundOrder,
     KiteAdapter, Ohlc, OrderId, OrderReport, OrderStatus, PaperBroker, PositionReport,
@@ -503,6 +504,44 @@ async fn a_stop_that_cannot_be_cancelled_sends_no_exit_and_the_exit_is_retried()
     let outcome = env.engine.exit(sym("INFY")).await.expect("exit");
     assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
     assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_forced_reset_cancels_the_stop_and_refuses_while_it_may_still_rest() {
+    let (env, audited) = spawn_protected().await;
+    enter(&env).await;
+    // The cancel fails: dropping the trade would leave a stop nobody watches.
+    audited
+        .cancel_fails
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let refused = env.engine.reset(sym("INFY"), true).await;
+    assert!(
+        matches!(&refused, Err(kitebreak_engine::EngineError::Conflict(m)) if m.contains("not cancelled")),
+        "{refused:?}"
+    );
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Open, "nothing was reset");
+    assert!(status.protection.is_some(), "still guarded");
+    // Once the cancel goes through, the forced reset drops the trade and no stop rests.
+    audited
+        .cancel_fails
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    env.engine.reset(sym("INFY"), true).await.expect("reset");
+    assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
+    let resting = env.sim.shared().with_world(|world, _| {
+        world
+            .book
+            .orders()
+            .iter()
+            .filter(|o| matches!(o.status, Status::TriggerPending | Status::Open))
+            .count()
+    });
+    assert_eq!(resting, 0, "no stop rests at the exchange");
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Flat);
+    assert_eq!(status.protection, None);
+    assert_eq!(env.placements().len(), 2, "entry and stop; no exit order");
     env.engine.shutdown().await;
 }
 
