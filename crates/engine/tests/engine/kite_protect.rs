@@ -41,6 +41,10 @@ struct Audited {
     arm: Option<(Arc<kite_sim::shared::Shared>, Faults)>,
     /// Cancels answer "unavailable" without reaching the sim.
     cancel_fails: std::sync::atomic::AtomicBool,
+    /// A stop is placed at the sim but its answer is "outcome unknown", and looking
+    /// its tag up finds nothing while `hide_stops` is set (Kite showing it late).
+    stop_answer_lost: std::sync::atomic::AtomicBool,
+    hide_stops: std::sync::atomic::AtomicBool,
 }
 
 impl Broker for Audited {
@@ -66,6 +70,11 @@ impl Broker for Audited {
         &'a self,
         tag: &'a str,
     ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
+        let hidden = self.hide_stops.load(std::sync::atomic::Ordering::SeqCst)
+            && lock(&self.seen).iter().any(|(stop, _)| stop == tag);
+        if hidden {
+            return Box::pin(async { Ok(None) });
+        }
         self.inner.find_by_tag(tag)
     }
     fn shows_orders_late(&self) -> bool {
@@ -89,7 +98,15 @@ impl Broker for Audited {
             if let Some((shared, faults)) = &self.arm {
                 shared.with_world(|world, _| world.faults = faults.clone());
             }
-            self.inner.place_stop(order).await
+            let placed = self.inner.place_stop(order).await;
+            if self
+                .stop_answer_lost
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                placed?;
+                return Err(BrokerError::OutcomeUnknown("the answer was lost".into()));
+            }
+            placed
         })
     }
     fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
@@ -143,6 +160,8 @@ async fn spawn_armed(faults: Option<Faults>) -> (Env, Arc<Audited>) {
         seen: Mutex::new(Vec::new()),
         arm: faults.map(|f| (sim.shared().clone(), f)),
         cancel_fails: std::sync::atomic::AtomicBool::new(false),
+        stop_answer_lost: std::sync::atomic::AtomicBool::new(false),
+        hide_stops: std::sync::atomic::AtomicBool::new(false),
     });
     let engine = start_with(dir.path(), audited.clone(), protected).await;
     (Env { sim, engine, dir }, audited)
@@ -542,6 +561,49 @@ async fn a_forced_reset_cancels_the_stop_and_refuses_while_it_may_still_rest() {
     assert_eq!(status.position, PositionState::Flat);
     assert_eq!(status.protection, None);
     assert_eq!(env.placements().len(), 2, "entry and stop; no exit order");
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stop_of_unknown_outcome_the_book_does_not_show_yet_blocks_the_exit_until_found() {
+    let (env, audited) = spawn_protected().await;
+    let set = |flag: &std::sync::atomic::AtomicBool, on: bool| {
+        flag.store(on, std::sync::atomic::Ordering::SeqCst)
+    };
+    // The stop rests at the exchange, but its answer was lost and the book is late.
+    set(&audited.stop_answer_lost, true);
+    set(&audited.hide_stops, true);
+    enter(&env).await;
+    assert_eq!(env.placements().len(), 2, "entry and stop");
+    let outcome = env.engine.exit(sym("INFY")).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(
+        env.placements().len(),
+        2,
+        "no exit beside a stop that may rest"
+    );
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert_eq!(status.position, PositionState::Open);
+    let pending = status.exit_pending.expect("the exit is pending");
+    assert!(
+        pending.last_error.contains("unknown outcome"),
+        "{}",
+        pending.last_error
+    );
+    // The book shows it now: it is cancelled first, then the exit sells.
+    set(&audited.hide_stops, false);
+    let outcome = env.engine.exit(sym("INFY")).await.expect("exit");
+    assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
+    assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
+    let resting = env.sim.shared().with_world(|world, _| {
+        world
+            .book
+            .orders()
+            .iter()
+            .filter(|o| matches!(o.status, Status::TriggerPending | Status::Open))
+            .count()
+    });
+    assert_eq!(resting, 0, "no stop rests at the exchange");
     env.engine.shutdown().await;
 }
 

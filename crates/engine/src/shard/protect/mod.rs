@@ -42,6 +42,7 @@ use kitebreak_strategy::{
 use super::orders::{event, fill_of};
 use super::retry::repositioned;
 use super::send::final_row;
+use super::unsettled::LOOKUP_WINDOW;
 use super::{Book, Context};
 use crate::broker::{BrokerError, OcoReport, OrderId, OrderReport, OrderStatus, Side, StopOrder};
 use crate::report::{ExitOutcome, OrderRecord, ProtectionStatus};
@@ -59,6 +60,10 @@ pub(crate) struct Guard {
     pub trigger: Price,
     /// Set when the guard is a GTT OCO (`order_id` is then its trigger id).
     pub oco: Option<oco::OcoGuard>,
+    /// When its placement's outcome became unknown (engine clock): until
+    /// [`LOOKUP_WINDOW`] has passed, a tag not in the book is not taken as "never
+    /// placed" (Kite can show an order late), so no exit goes out beside it.
+    pub unknown_since: Option<jiff::Timestamp>,
 }
 
 /// What `GET /strategy/{symbol}` shows about the trade's protection.
@@ -168,6 +173,7 @@ pub(crate) async fn guard(ctx: &Context, symbol: &Symbol, book: &mut Book) {
             target: trade.price_target,
             fired: None,
         }),
+        unknown_since: None,
     };
     let placed = if gtt {
         let terms = oco::terms(symbol, &guard, trade.price_entry);
@@ -204,6 +210,7 @@ pub(crate) async fn guard(ctx: &Context, symbol: &Symbol, book: &mut Book) {
             // The stop may be resting: keep its tag, the next check or exit finds it.
             tracing::warn!(%symbol, tag = %guard.tag,
                 "exchange-side stop of unknown outcome; looked up by its tag later");
+            guard.unknown_since = Some(ctx.gate.now());
             book.protection = Some(guard);
         }
         Err(BrokerError::Unavailable(error)) => {
@@ -260,6 +267,14 @@ pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lif
         Some(id) => id.clone(),
         None => match ctx.broker.find_by_tag(&guard.tag).await {
             Ok(Some(found)) => found.order_id,
+            Ok(None) if !window_over(guard.unknown_since, ctx.gate.now()) => {
+                return Lift::Failed(format!(
+                    "stop {} has an unknown outcome and is not in the broker's book yet; \
+                     no exit is sent beside it until it is found or {} s have passed",
+                    guard.tag,
+                    LOOKUP_WINDOW.as_secs()
+                ));
+            }
             Ok(None) => {
                 book.protection = None;
                 let row = ended(&guard.tag, "LOST", None, "not in the broker's order book");
@@ -309,6 +324,17 @@ pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lif
             ))
         }
     }
+}
+
+/// True once a stop whose placement's outcome became unknown at `since` may be
+/// taken as never placed when its tag is not in the book (always, without `since`).
+fn window_over(since: Option<jiff::Timestamp>, now: jiff::Timestamp) -> bool {
+    let Some(since) = since else {
+        return true;
+    };
+    let window = jiff::SignedDuration::try_from(LOOKUP_WINDOW)
+        .unwrap_or(jiff::SignedDuration::from_secs(300));
+    since.checked_add(window).is_ok_and(|end| now >= end)
 }
 
 /// Applies a fill of the stop to the book: the filled units close at the fill's

@@ -40,6 +40,7 @@ pub(crate) async fn recover(
             .signal_price
             .ok_or_else(|| EngineError::Corrupt(format!("stop {} has no trigger", order.tag)))?,
         oco: None,
+        unknown_since: None,
     };
     let book = book.filter(|b| b.strategy.trade().is_some());
     match (found.progress, book) {
@@ -111,6 +112,7 @@ async fn recover_oco(
             target,
             fired: None,
         }),
+        unknown_since: None,
     };
     let id = match guard.order_id.clone() {
         Some(id) => id,
