@@ -78,7 +78,10 @@ pub struct SettledOrder {
     /// `entry`, `exit` or `manual`.
     pub purpose: String,
     /// `filled`, `rejected`, `not_placed`, or `unsettled` (still being looked up in
-    /// the background; its symbol stays locked).
+    /// the background; its symbol stays locked). An exchange-side stop: `guarding`,
+    /// `filled`, `rejected`, `cancelled`, `settled`, `not_placed`, or `unknown` (not
+    /// in the book yet while its trade is open: it guards on until found or its
+    /// look-up window is over).
     pub outcome: &'static str,
 }
 
@@ -118,7 +121,8 @@ pub(crate) async fn recover(
         stale.insert(order.symbol.clone());
         if order.purpose == "protect" || order.purpose == "protect_oco" {
             let book = books.get_mut(&order.symbol);
-            let (outcome, settled) = crate::shard::protect::recover(broker, &order, book).await?;
+            let (outcome, settled) =
+                crate::shard::protect::recover(broker, &order, book, now).await?;
             report.orders.push(SettledOrder {
                 tag: order.tag.clone(),
                 symbol: order.symbol.clone(),

@@ -608,6 +608,44 @@ async fn a_stop_of_unknown_outcome_the_book_does_not_show_yet_blocks_the_exit_un
 }
 
 #[tokio::test]
+async fn a_stop_the_book_does_not_show_after_a_restart_still_blocks_a_second_closing_order() {
+    let (mut env, audited) = spawn_protected().await;
+    let set = |flag: &std::sync::atomic::AtomicBool, on: bool| {
+        flag.store(on, std::sync::atomic::Ordering::SeqCst)
+    };
+    set(&audited.stop_answer_lost, true);
+    set(&audited.hide_stops, true);
+    enter(&env).await;
+    // Restarted while the book still does not show the resting stop.
+    env.engine.shutdown().await;
+    env.engine = start_with(env.dir.path(), audited.clone(), protected).await;
+    let settled: Vec<_> = env
+        .engine
+        .reconciliation()
+        .orders
+        .iter()
+        .map(|o| (o.purpose.as_str(), o.outcome))
+        .collect();
+    assert_eq!(settled, [("protect", "unknown")]);
+    let status = env.engine.status(sym("INFY")).await.expect("status");
+    assert!(status.protection.is_some(), "still counted as guarding");
+    let outcome = env.engine.exit(sym("INFY")).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(
+        env.placements().len(),
+        2,
+        "no exit beside a stop that may rest"
+    );
+    set(&audited.hide_stops, false);
+    let outcome = env.engine.exit(sym("INFY")).await.expect("exit");
+    assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
+    let stops = stops(&database(&env)).await;
+    assert_eq!(stops.len(), 1, "one stop, never a second: {stops:?}");
+    assert_eq!(stops[0].1, "CANCELLED");
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn no_new_stop_is_placed_while_an_exit_is_pending() {
     let (env, _) = spawn_protected().await;
     enter(&env).await;

@@ -458,6 +458,9 @@ pub(crate) async fn check(
         }
         return;
     };
+    if guard.order_id.is_none() && window_over(guard.unknown_since, ctx.gate.now()) {
+        return settle_unknown(ctx, symbol, book, guard).await;
+    }
     let Some(report) = book_orders.iter().find(|r| r.order.tag == guard.tag) else {
         return; // Not final: still guarding.
     };
@@ -494,6 +497,36 @@ pub(crate) async fn check(
     raise(symbol, book, reason);
     if let Err(error) = ctx.store.commit(writes).await {
         tracing::warn!(%symbol, %error, "protection_rejected not stored");
+    }
+}
+
+/// A stop of unknown outcome whose look-up window is over: found by its tag, it
+/// guards on under its id (its end is seen by the next checks); still absent, it was
+/// never placed (LOST) and the trade is guarded again under a new tag.
+async fn settle_unknown(ctx: &Context, symbol: &Symbol, book: &mut Book, guard: Guard) {
+    match ctx.broker.find_by_tag(&guard.tag).await {
+        Ok(Some(found)) => {
+            tracing::info!(%symbol, tag = %guard.tag, order_id = %found.order_id,
+                "the exchange-side stop of unknown outcome was found");
+            book.protection = Some(Guard {
+                order_id: Some(found.order_id),
+                unknown_since: None,
+                ..guard
+            });
+        }
+        Ok(None) => {
+            tracing::warn!(%symbol, tag = %guard.tag,
+                "the exchange-side stop of unknown outcome was never placed; guarding again");
+            book.protection = None;
+            let row = ended(&guard.tag, "LOST", None, "not in the broker's order book");
+            if let Err(error) = ctx.store.commit(vec![row]).await {
+                tracing::warn!(%symbol, %error, "lost stop not stored");
+            }
+            if book.exit_retry.is_none() {
+                guard_open(ctx, symbol, book).await;
+            }
+        }
+        Err(error) => ctx.broker_errors.count(&error),
     }
 }
 

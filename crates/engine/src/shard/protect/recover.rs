@@ -16,33 +16,29 @@ pub(crate) async fn recover(
     broker: &dyn Broker,
     order: &PendingOrder,
     book: Option<&mut Book>,
+    now: jiff::Timestamp,
 ) -> Result<(&'static str, Vec<WriteOp>), EngineError> {
     if order.purpose == oco::PURPOSE {
         return recover_oco(broker, order, book).await;
     }
     let symbol = &order.symbol;
     let found = broker.find_by_tag(&order.tag).await?;
+    let trigger = order
+        .signal_price
+        .ok_or_else(|| EngineError::Corrupt(format!("stop {} has no trigger", order.tag)))?;
+    let book = book.filter(|b| b.strategy.trade().is_some());
     let Some(found) = found else {
-        let row = ended(
-            &order.tag,
-            "LOST",
-            None,
-            "not in the broker's order book after a restart",
-        );
-        return Ok(("not_placed", vec![row]));
+        return Ok(absent(order, book, trigger, now));
     };
     let guard = Guard {
         tag: order.tag.clone(),
         order_id: Some(found.order_id.clone()),
         side: order.side,
         quantity: order.quantity,
-        trigger: order
-            .signal_price
-            .ok_or_else(|| EngineError::Corrupt(format!("stop {} has no trigger", order.tag)))?,
+        trigger,
         oco: None,
         unknown_since: None,
     };
-    let book = book.filter(|b| b.strategy.trade().is_some());
     match (found.progress, book) {
         (OrderProgress::Working, Some(book)) => {
             tracing::info!(%symbol, tag = %order.tag, "exchange-side stop still resting; it keeps guarding");
@@ -223,4 +219,38 @@ async fn recover_fired(
             Ok(("settled", vec![final_row(&record)]))
         }
     }
+}
+
+/// A PENDING stop whose tag the book does not show at start. With its trade open it
+/// may still appear (Kite can show an order late, and kitebreak may have stopped
+/// just after placing it): it guards on as a stop of unknown outcome, so no exit
+/// goes out beside it and no second stop is placed until the look-up window is
+/// over (`check`). Without a trade it is recorded as never placed.
+fn absent(
+    order: &PendingOrder,
+    book: Option<&mut Book>,
+    trigger: kitebreak_price::Price,
+    now: jiff::Timestamp,
+) -> (&'static str, Vec<WriteOp>) {
+    let Some(book) = book else {
+        let row = ended(
+            &order.tag,
+            "LOST",
+            None,
+            "not in the broker's order book after a restart",
+        );
+        return ("not_placed", vec![row]);
+    };
+    tracing::warn!(symbol = %order.symbol, tag = %order.tag,
+        "exchange-side stop not in the broker's book after a restart; looked up again");
+    book.protection = Some(Guard {
+        tag: order.tag.clone(),
+        order_id: None,
+        side: order.side,
+        quantity: order.quantity,
+        trigger,
+        oco: None,
+        unknown_since: Some(now),
+    });
+    ("unknown", Vec::new())
 }
