@@ -7,7 +7,10 @@
 //! - **Found again** without a tag: the trigger id is written on the intent's row as
 //!   soon as Kite answers (`placed_row`); a placement whose answer was lost is looked
 //!   for among the listed GTTs by its terms (`Broker::find_oco`), at the next check,
-//!   lift or restart. Not found then means not placed (`LOST`); the next check
+//!   lift or restart. Not found is not taken as "not placed" until the look-up
+//!   window (`unsettled::LOOKUP_WINDOW`) since its outcome became unknown is over
+//!   (Kite may list it late): until then it guards on, blocking the exit and a
+//!   second GTT. After it, not found means not placed (`LOST`); the next check
 //!   places a new one.
 //! - **Lifted** before every exit: deleted first. If a leg fired, the order it placed
 //!   is cancelled (a working LIMIT) and whatever it filled closes the trade, so no
@@ -87,6 +90,13 @@ pub(super) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book, guard:
             .await
         {
             Ok(Some(found)) => found.id,
+            Ok(None) if !super::window_over(guard.unknown_since, ctx.gate.now()) => {
+                return Lift::Failed(format!(
+                    "GTT {} has an unknown outcome and is not listed yet; no exit is sent \
+                     beside it until it is found or its look-up window is over",
+                    guard.tag
+                ));
+            }
             Ok(None) => {
                 book.protection = None;
                 let row = ended(
@@ -252,6 +262,10 @@ async fn find_unrecorded(ctx: &Context, symbol: &Symbol, book: &mut Book, mut gu
             tracing::info!(%symbol, tag = %guard.tag, gtt = %found.id, "GTT of unknown outcome found");
             commit(ctx, symbol, vec![placed_row(&guard.tag, &found.id)]).await;
             guard.order_id = Some(found.id);
+            book.protection = Some(guard);
+        }
+        Ok(None) if !super::window_over(guard.unknown_since, ctx.gate.now()) => {
+            // Kite may list it late: it guards on, and no second GTT is placed yet.
             book.protection = Some(guard);
         }
         Ok(None) => {

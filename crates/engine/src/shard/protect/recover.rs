@@ -19,7 +19,7 @@ pub(crate) async fn recover(
     now: jiff::Timestamp,
 ) -> Result<(&'static str, Vec<WriteOp>), EngineError> {
     if order.purpose == oco::PURPOSE {
-        return recover_oco(broker, order, book).await;
+        return recover_oco(broker, order, book, now).await;
     }
     let symbol = &order.symbol;
     let found = broker.find_by_tag(&order.tag).await?;
@@ -88,6 +88,7 @@ async fn recover_oco(
     broker: &dyn Broker,
     order: &PendingOrder,
     book: Option<&mut Book>,
+    now: jiff::Timestamp,
 ) -> Result<(&'static str, Vec<WriteOp>), EngineError> {
     let symbol = &order.symbol;
     let stop = order
@@ -114,6 +115,16 @@ async fn recover_oco(
         Some(id) => id,
         None => match broker.find_oco(&terms(symbol, &guard, stop)).await? {
             Some(found) => found.id,
+            None if book.is_some() => {
+                // Kite may list it late: as for a stop (see `absent`).
+                tracing::warn!(%symbol, tag = %order.tag,
+                    "GTT not listed after a restart; looked up again");
+                guard.unknown_since = Some(now);
+                if let Some(book) = book {
+                    book.protection = Some(guard);
+                }
+                return Ok(("unknown", Vec::new()));
+            }
             None => {
                 let row = ended(
                     &order.tag,

@@ -44,6 +44,8 @@ struct Audited {
     lose_answer: AtomicBool,
     /// Deletes answer "unavailable" without reaching the sim.
     delete_fails: AtomicBool,
+    /// Looking a GTT up by its terms finds nothing (Kite listing it late).
+    hide_listing: AtomicBool,
 }
 
 impl Broker for Audited {
@@ -114,6 +116,9 @@ impl Broker for Audited {
         &'a self,
         order: &'a OcoOrder,
     ) -> BoxFuture<'a, Result<Option<OcoReport>, BrokerError>> {
+        if self.hide_listing.load(Ordering::SeqCst) {
+            return Box::pin(async { Ok(None) });
+        }
         self.inner.find_oco(order)
     }
     fn order_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
@@ -153,6 +158,7 @@ async fn spawn_protected() -> (Env, Arc<Audited>) {
         seen: Mutex::new(Vec::new()),
         lose_answer: AtomicBool::new(false),
         delete_fails: AtomicBool::new(false),
+        hide_listing: AtomicBool::new(false),
     });
     let engine = start_with(dir.path(), audited.clone(), protected).await;
     (Env { sim, engine, dir }, audited)
@@ -375,6 +381,35 @@ async fn a_gtt_whose_answer_was_lost_is_found_by_its_terms_and_deleted_before_th
     let outcome = env.engine.exit(sym("INFY")).await.expect("manual exit");
     assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
     assert_eq!(requests(&env, "DELETE", "/gtt/triggers/1").len(), 1);
+    env.engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_gtt_of_unknown_outcome_not_listed_yet_is_neither_doubled_nor_exited_beside() {
+    let (env, audited) = spawn_protected().await;
+    audited.lose_answer.store(true, Ordering::SeqCst);
+    audited.hide_listing.store(true, Ordering::SeqCst);
+    enter(&env).await;
+    // The checks and the exit do not take it as lost within the look-up window.
+    env.engine.protect_step().await.expect("protect step");
+    assert_eq!(
+        requests(&env, "POST", "/gtt/triggers").len(),
+        1,
+        "no second GTT"
+    );
+    let outcome = env.engine.exit(sym("INFY")).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(
+        env.placements().len(),
+        1,
+        "no exit beside a GTT that may fire"
+    );
+    // Listed now: found by its terms, deleted, then the one exit.
+    audited.hide_listing.store(false, Ordering::SeqCst);
+    let outcome = env.engine.exit(sym("INFY")).await.expect("exit");
+    assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
+    assert_eq!(requests(&env, "DELETE", "/gtt/triggers/1").len(), 1);
+    assert_eq!(requests(&env, "POST", "/gtt/triggers").len(), 1);
     env.engine.shutdown().await;
 }
 
