@@ -10,13 +10,15 @@
 //!   the trigger onto the tick so it fires no later than the stop). Same discipline as
 //!   every order: an intent row (`purpose = 'protect'`, a fresh `KB…` tag, PENDING) is
 //!   committed before it is sent, so a crash leaves its tag on disk.
-//! - **Lifted** (`lift`) before every exit kitebreak sends (target, stop, manual,
-//!   square-off, flatten): cancelled first, and only then is the exit sent. If the stop
+//! - **Lifted** (`lift`, in `lift`) before every exit kitebreak sends (target, stop,
+//!   manual, square-off, flatten, a forced reset): cancelled first, and only then is the exit sent. If the stop
 //!   filled first, the trade closes from that fill (reason `loss`) and no second exit
 //!   goes out; if it filled in part, those units close and only the rest is exited. A
 //!   cancel that fails with the stop possibly still working sends nothing: the exit is
 //!   retried with backoff (two closing orders out at once could open a new position).
-//! - **Checked** (`check`, from `Engine::protect_step` over one read of the broker's
+//!   A stop of unknown outcome that the book does not show yet blocks the exit until
+//!   it is found or its look-up window is over.
+//! - **Checked** (`check`, in `check`, from `Engine::protect_step` over one read of the broker's
 //!   book): a stop that fired while kitebreak runs closes the trade from its fill; one
 //!   that was rejected or cancelled elsewhere is raised loudly (ERROR log, `protection`
 //!   in `GET /strategy/{symbol}`) and the trade stays open, watched by kitebreak. An
@@ -24,7 +26,8 @@
 //!   or whose stop was never placed) is guarded again.
 //! - **Recovered** (`recover`) at start, by tag: filled while kitebreak was down → the
 //!   trade closes from that fill; still working → it keeps guarding; a working stop
-//!   whose trade is gone is cancelled.
+//!   whose trade is gone is cancelled; absent while its trade is open → it guards on
+//!   as a stop of unknown outcome.
 //!
 //! Start-up recovery of the stops is in `recover`.
 //!
@@ -42,9 +45,8 @@ use kitebreak_strategy::{
 use super::orders::{event, fill_of};
 use super::retry::repositioned;
 use super::send::final_row;
-use super::unsettled::LOOKUP_WINDOW;
 use super::{Book, Context};
-use crate::broker::{BrokerError, OcoReport, OrderId, OrderReport, OrderStatus, Side, StopOrder};
+use crate::broker::{BrokerError, OrderId, OrderStatus, Side, StopOrder};
 use crate::report::{ExitOutcome, OrderRecord, ProtectionStatus};
 use crate::store::{OrderFinal, WriteOp};
 use crate::{EngineError, Protection, Symbol};
@@ -245,98 +247,6 @@ pub(crate) async fn guard(ctx: &Context, symbol: &Symbol, book: &mut Book) {
     }
 }
 
-/// How lifting the stop before an exit went.
-pub(crate) enum Lift {
-    /// No stop rests any more: send the exit.
-    Clear,
-    /// The stop filled (wholly or in part) before it could be cancelled.
-    Filled(OrderRecord),
-    /// The stop may still be working: send nothing.
-    Failed(String),
-}
-
-/// Cancels the symbol's stop before kitebreak's own exit.
-pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lift {
-    let Some(guard) = book.protection.clone() else {
-        return Lift::Clear;
-    };
-    if guard.oco.is_some() {
-        return oco::lift(ctx, symbol, book, guard).await;
-    }
-    let id = match &guard.order_id {
-        Some(id) => id.clone(),
-        None => match ctx.broker.find_by_tag(&guard.tag).await {
-            Ok(Some(found)) => found.order_id,
-            Ok(None) if !window_over(guard.unknown_since, ctx.gate.now()) => {
-                return Lift::Failed(format!(
-                    "stop {} has an unknown outcome and is not in the broker's book yet; \
-                     no exit is sent beside it until it is found or {} s have passed",
-                    guard.tag,
-                    LOOKUP_WINDOW.as_secs()
-                ));
-            }
-            Ok(None) => {
-                book.protection = None;
-                let row = ended(&guard.tag, "LOST", None, "not in the broker's order book");
-                if let Err(error) = ctx.store.commit(vec![row]).await {
-                    tracing::warn!(%symbol, %error, "lost stop not stored");
-                }
-                return Lift::Clear;
-            }
-            Err(error) => {
-                ctx.broker_errors.count(&error);
-                return Lift::Failed(format!(
-                    "stop {} could not be looked up ({error}); no exit sent while it may rest",
-                    guard.tag
-                ));
-            }
-        },
-    };
-    match ctx.broker.cancel(&id).await {
-        Ok(status) => {
-            book.protection = None;
-            let record = record_of(symbol, &guard, id.clone(), status);
-            if fill_of(&record).is_some() {
-                return Lift::Filled(record);
-            }
-            tracing::info!(%symbol, tag = %guard.tag, "exchange-side stop cancelled before the exit");
-            let detail = serde_json::json!({"tag": guard.tag, "order_id": id});
-            let writes = vec![
-                ended(
-                    &guard.tag,
-                    "CANCELLED",
-                    Some(id),
-                    "cancelled before kitebreak's exit",
-                ),
-                event(symbol, "protection_cancelled", detail),
-            ];
-            if let Err(error) = ctx.store.commit(writes).await {
-                // Still PENDING on disk: a restart finds it cancelled by its tag.
-                tracing::warn!(%symbol, %error, "cancelled stop not stored");
-            }
-            Lift::Clear
-        }
-        Err(error) => {
-            ctx.broker_errors.count(&error);
-            Lift::Failed(format!(
-                "stop {} not cancelled ({error}); no exit sent while it may be working",
-                guard.tag
-            ))
-        }
-    }
-}
-
-/// True once a stop whose placement's outcome became unknown at `since` may be
-/// taken as never placed when its tag is not in the book (always, without `since`).
-fn window_over(since: Option<jiff::Timestamp>, now: jiff::Timestamp) -> bool {
-    let Some(since) = since else {
-        return true;
-    };
-    let window = jiff::SignedDuration::try_from(LOOKUP_WINDOW)
-        .unwrap_or(jiff::SignedDuration::from_secs(300));
-    since.checked_add(window).is_ok_and(|end| now >= end)
-}
-
 /// Applies a fill of the stop to the book: the filled units close at the fill's
 /// price (reason `loss`); units left over stay open (`true` in the answer).
 pub(crate) fn apply_fill(
@@ -434,107 +344,11 @@ pub(crate) async fn closed_by_stop(
     }))
 }
 
-/// One check of the symbol's stop against the broker's book (final orders only).
-pub(crate) async fn check(
-    ctx: &Context,
-    symbol: &Symbol,
-    book: &mut Book,
-    book_orders: &[OrderReport],
-    ocos: Option<&[OcoReport]>,
-) {
-    if let Some(guard) = book.protection.clone()
-        && guard.oco.is_some()
-    {
-        return oco::check(ctx, symbol, book, guard, ocos).await;
-    }
-    let Some(guard) = book.protection.clone() else {
-        // Not while an exit is pending: an exit of unknown outcome may have closed the
-        // position, and a fresh stop could then open one.
-        if book.protection_alert.is_none()
-            && book.exit_retry.is_none()
-            && matches!(book.strategy.position(), Position::Open(_))
-        {
-            guard_open(ctx, symbol, book).await;
-        }
-        return;
-    };
-    if guard.order_id.is_none() && window_over(guard.unknown_since, ctx.gate.now()) {
-        return settle_unknown(ctx, symbol, book, guard).await;
-    }
-    let Some(report) = book_orders.iter().find(|r| r.order.tag == guard.tag) else {
-        return; // Not final: still guarding.
-    };
-    book.protection = None;
-    let record = record_of(
-        symbol,
-        &guard,
-        report.order_id.clone(),
-        report.status.clone(),
-    );
-    if fill_of(&record).is_some() {
-        match closed_by_stop(ctx, symbol, book, record).await {
-            Ok(Some(_)) => {}
-            Ok(None) => raise(
-                symbol,
-                book,
-                "the exchange-side stop filled only in part".into(),
-            ),
-            Err(error) => tracing::error!(%symbol, %error, "stop fill not applied"),
-        }
-        return;
-    }
-    let reason = match &record.status {
-        OrderStatus::Rejected { reason } => {
-            format!("the exchange-side stop ended unfilled: {reason}")
-        }
-        OrderStatus::Complete { .. } => String::new(),
-    };
-    let detail = serde_json::json!({"tag": guard.tag, "reason": reason});
-    let writes = vec![
-        ended(&guard.tag, "REJECTED", record.order_id.clone(), &reason),
-        event(symbol, "protection_rejected", detail),
-    ];
-    raise(symbol, book, reason);
-    if let Err(error) = ctx.store.commit(writes).await {
-        tracing::warn!(%symbol, %error, "protection_rejected not stored");
-    }
-}
-
-/// A stop of unknown outcome whose look-up window is over: found by its tag, it
-/// guards on under its id (its end is seen by the next checks); still absent, it was
-/// never placed (LOST) and the trade is guarded again under a new tag.
-async fn settle_unknown(ctx: &Context, symbol: &Symbol, book: &mut Book, guard: Guard) {
-    match ctx.broker.find_by_tag(&guard.tag).await {
-        Ok(Some(found)) => {
-            tracing::info!(%symbol, tag = %guard.tag, order_id = %found.order_id,
-                "the exchange-side stop of unknown outcome was found");
-            book.protection = Some(Guard {
-                order_id: Some(found.order_id),
-                unknown_since: None,
-                ..guard
-            });
-        }
-        Ok(None) => {
-            tracing::warn!(%symbol, tag = %guard.tag,
-                "the exchange-side stop of unknown outcome was never placed; guarding again");
-            book.protection = None;
-            let row = ended(&guard.tag, "LOST", None, "not in the broker's order book");
-            if let Err(error) = ctx.store.commit(vec![row]).await {
-                tracing::warn!(%symbol, %error, "lost stop not stored");
-            }
-            if book.exit_retry.is_none() {
-                guard_open(ctx, symbol, book).await;
-            }
-        }
-        Err(error) => ctx.broker_errors.count(&error),
-    }
-}
-
-async fn guard_open(ctx: &Context, symbol: &Symbol, book: &mut Book) {
-    tracing::info!(%symbol, "open trade without an exchange-side stop; placing one");
-    guard(ctx, symbol, book).await;
-}
-
+mod check;
+mod lift;
 pub(crate) mod oco;
 mod recover;
+pub(crate) use check::check;
+use lift::window_over;
+pub(crate) use lift::{Lift, lift};
 pub(crate) use recover::recover;
