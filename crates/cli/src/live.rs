@@ -75,7 +75,8 @@ fn market_protection(band: MarketProtection) -> anyhow::Result<KiteProtection> {
     })
 }
 
-/// The engine's Kite broker trading with `[orders]`' exchange and product.
+/// The engine's Kite broker trading with `[orders]`' exchange and product, waiting
+/// at most `settle_within_ms` for an order's final status.
 pub fn adapter(kite: KiteBroker, orders: &OrderDefaults) -> KiteAdapter {
     let exchange = match orders.exchange {
         Exchange::Nse => "NSE",
@@ -92,7 +93,7 @@ pub fn adapter(kite: KiteBroker, orders: &OrderDefaults) -> KiteAdapter {
         Product::Nrml => KiteProduct::Nrml,
         Product::Mtf => KiteProduct::Mtf,
     };
-    KiteAdapter::with(kite, exchange, product)
+    KiteAdapter::with(kite, exchange, product).with_settle_within(orders.settle_within)
 }
 
 /// A logged-in Kite broker with its instruments loaded, ready for the engine; the

@@ -133,6 +133,8 @@ pub struct OrderDefaults {
     pub market_protection: MarketProtection,
     /// Exchange-side protection of open trades.
     pub protection: ProtectionMode,
+    /// The longest wait for an order's final status (`KiteAdapter::with_settle_within`).
+    pub settle_within: std::time::Duration,
 }
 
 #[cfg(test)]

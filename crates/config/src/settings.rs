@@ -121,6 +121,15 @@ pub(crate) fn validate(
     if let Err(message) = config.orders.protection.check(config.orders.product) {
         problems.push(problem_at(figment, "orders.protection", message));
     }
+    let settle = config.orders.settle_within_ms;
+    if !SETTLE_MS.contains(&settle) {
+        let message = format!(
+            "must be {}..={} (milliseconds), got {settle}",
+            SETTLE_MS.start(),
+            SETTLE_MS.end()
+        );
+        problems.push(problem_at(figment, "orders.settle_within_ms", message));
+    }
     let risk = market::risk_limits(&config.risk)
         .map_err(|(key, message)| problems.push(problem_at(figment, key, message)))
         .ok();
@@ -146,6 +155,7 @@ pub(crate) fn validate(
             order_type: config.orders.order_type,
             market_protection: protection,
             protection: config.orders.protection,
+            settle_within: std::time::Duration::from_millis(settle),
         },
         risk,
         market,
@@ -154,6 +164,11 @@ pub(crate) fn validate(
         secrets,
     })
 }
+
+/// The shortest and longest bound on an order's final status, milliseconds: under a
+/// second a normal market order would be cancelled before Kite fills it; over two
+/// minutes a shard would hold its symbols that long behind one order.
+const SETTLE_MS: std::ops::RangeInclusive<u64> = 1_000..=120_000;
 
 /// The shortest and longest poll interval and silence threshold, milliseconds: below
 /// 100 ms the fallback would only queue on Kite's quote budget; above a minute an

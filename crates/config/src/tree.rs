@@ -148,6 +148,10 @@ pub struct OrdersSection {
     /// `none` (default) or `exchange`: an SL-M stop guards each open trade at the
     /// exchange while kitebreak is down (MIS only).
     pub protection: ProtectionMode,
+    /// How long an order may take to reach its final status before kitebreak stops
+    /// waiting (a market order still working then is cancelled and any part fill
+    /// reported), milliseconds.
+    pub settle_within_ms: u64,
 }
 
 impl Default for OrdersSection {
@@ -158,6 +162,7 @@ impl Default for OrdersSection {
             order_type: OrderType::Market,
             market_protection: -1,
             protection: ProtectionMode::None,
+            settle_within_ms: 10_000,
         }
     }
 }

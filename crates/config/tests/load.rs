@@ -320,3 +320,34 @@ fn protection_refuses_unknown_modes_and_mtf() {
         "{message}"
     );
 }
+
+#[test]
+fn the_settle_bound_defaults_to_ten_seconds_and_is_validated() {
+    let defaults = load(Sources::default()).expect("defaults are valid");
+    assert_eq!(
+        defaults.settings.orders.settle_within,
+        std::time::Duration::from_secs(10)
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let loaded = load(Sources {
+        env: env(&[("KITEBREAK_ORDERS__SETTLE_WITHIN_MS", "30000")]),
+        ..Sources::default()
+    })
+    .expect("valid");
+    assert_eq!(
+        loaded.settings.orders.settle_within,
+        std::time::Duration::from_secs(30)
+    );
+    assert!(
+        loaded.render().contains("settle_within_ms = 30000"),
+        "--print-config shows it"
+    );
+    let file = write_config(&dir, "[orders]\nsettle_within_ms = 100\n");
+    let message = load_error(Sources {
+        file: Some(file.clone()),
+        ..Sources::default()
+    });
+    assert!(message.contains("`orders.settle_within_ms`"), "{message}");
+    assert!(message.contains("1000..=120000"), "{message}");
+    assert!(message.contains(&file.display().to_string()), "{message}");
+}
