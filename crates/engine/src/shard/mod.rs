@@ -46,6 +46,17 @@ use crate::report::{
 use crate::store::Store;
 use crate::{EngineConfig, EngineError, Symbol};
 
+impl Command {
+    /// True for the commands that change nothing (status reads): no change signal
+    /// follows them, unless they first finished outstanding candles.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::Status(..) | Command::StatusAll(..) | Command::Counts(..)
+        )
+    }
+}
+
 /// Where a command's answer goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
@@ -149,6 +160,16 @@ impl Shard {
                     self.finish_all().await;
                     let _ = ack.send(());
                     return;
+                }
+                Next::Command(Some(command)) if command.only_reads() => {
+                    // A read first finishes the outstanding candles (that is a
+                    // change); the read itself is not: a watcher that reads statuses
+                    // must not wake itself.
+                    let finishes = !self.in_flight.is_empty();
+                    self.handle(command).await;
+                    if !finishes {
+                        continue;
+                    }
                 }
                 Next::Command(Some(command)) => self.handle(command).await,
                 Next::Command(None) => break,

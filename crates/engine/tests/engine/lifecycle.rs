@@ -366,3 +366,42 @@ async fn monitoring_stop_pauses_exit_retries_too() {
     assert_eq!(status.position, PositionState::Flat, "resumed");
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn changes_are_signalled_by_what_changes_state_and_not_by_status_reads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = start(dir.path(), Arc::new(PaperBroker::new(0)), Relevel::Fresh).await;
+    enter_long(&engine, "AXISBANK").await;
+    // Reads signal nothing: a watcher that reads statuses does not wake itself.
+    let quiet = engine.changes().count();
+    engine.status(sym("AXISBANK")).await.expect("status");
+    engine.statuses().await.expect("statuses");
+    engine.symbol_counts().await.expect("counts");
+    assert_eq!(engine.changes().count(), quiet);
+    // A price that exits is a change, and a waiter on it wakes.
+    let waiter = engine.clone();
+    let flat = tokio::spawn(async move {
+        waiter
+            .changes()
+            .until(|| async {
+                waiter
+                    .status(sym("AXISBANK"))
+                    .await
+                    .expect("status")
+                    .position
+                    == PositionState::Flat
+            })
+            .await
+    });
+    engine
+        .price(sym("AXISBANK"), p("120"))
+        .await
+        .expect("target price");
+    // The bound only turns a hang into a failure.
+    tokio::time::timeout(std::time::Duration::from_secs(20), flat)
+        .await
+        .expect("the waiter saw the exit")
+        .expect("the waiter ran");
+    assert!(engine.changes().count() > quiet);
+    engine.shutdown().await;
+}
