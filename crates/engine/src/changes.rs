@@ -2,8 +2,10 @@
 //!
 //! Why: whoever watches the engine from outside (a test waiting for a trade to exit,
 //! later a dashboard) should wait for a change and then look, never poll on a timer.
-//! The engine signals after every shard command and candle commit, every feed state
-//! change, every tick and poll delivered, and every order update; whoever waits
+//! The engine signals after every shard command that may change state (status reads
+//! do not signal: a watcher that reads statuses must not wake itself) and every
+//! candle commit, every feed state change, every tick and poll delivered, and every
+//! order update; whoever waits
 //! re-reads what it cares about (statuses, counters) and waits again if it is not
 //! there yet. A signal says only "look again": it carries no state, and several
 //! changes may wake one wait.
