@@ -44,6 +44,8 @@ pub struct TradeFilter {
     pub exit_from: Option<Timestamp>,
     /// Only trades that exited before this time.
     pub exit_before: Option<Timestamp>,
+    /// At most this many, the newest.
+    pub limit: Option<usize>,
 }
 
 /// A closed trade as stored, newest first in listings.
@@ -195,31 +197,43 @@ impl Store {
         filter: &TradeFilter,
     ) -> Result<Vec<ClosedTradeRecord>, EngineError> {
         let floor = sql_floor(filter.exit_from);
+        // Without a time range every row the query finds is kept, so the limit can
+        // go to SQLite and the rest of a long history is never read; with one, the
+        // exact time check below comes first and the limit after it.
+        let sql_limit = match (filter.limit, filter.exit_from, filter.exit_before) {
+            (Some(limit), None, None) => i64::try_from(limit).unwrap_or(i64::MAX),
+            _ => -1,
+        };
         let rows = match &filter.symbol {
             Some(symbol) => {
                 sqlx::query(
                     "SELECT * FROM closed_trades WHERE symbol = ?
-                     AND (? IS NULL OR exit_time >= ?) ORDER BY id DESC",
+                     AND (? IS NULL OR exit_time >= ?) ORDER BY id DESC LIMIT ?",
                 )
                 .bind(symbol.as_str())
                 .bind(&floor)
                 .bind(&floor)
+                .bind(sql_limit)
                 .fetch_all(self.pool())
                 .await?
             }
             None => {
                 sqlx::query(
                     "SELECT * FROM closed_trades WHERE (? IS NULL OR exit_time >= ?)
-                     ORDER BY id DESC",
+                     ORDER BY id DESC LIMIT ?",
                 )
                 .bind(&floor)
                 .bind(&floor)
+                .bind(sql_limit)
                 .fetch_all(self.pool())
                 .await?
             }
         };
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
+            if filter.limit.is_some_and(|limit| records.len() >= limit) {
+                break;
+            }
             let record = closed_from(row)?;
             let exit = record.closed.exit_time;
             let after_from = filter

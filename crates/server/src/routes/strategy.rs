@@ -97,10 +97,14 @@ pub async fn exit(
     })))
 }
 
-/// `GET /trades[?symbol=X][&date=YYYY-MM-DD]`: closed trades, newest first. The date
-/// is a trading day in IST.
+/// The most trades one `GET /trades?limit=N` may ask for.
+const MAX_TRADES_LIMIT: usize = 10_000;
+
+/// `GET /trades[?symbol=X][&date=YYYY-MM-DD][&limit=N]`: closed trades, newest first.
+/// The date is a trading day in IST. Without `limit` every matching trade is listed,
+/// as the original did; with it only the newest N are read.
 #[utoipa::path(get, path = "/trades", tag = "strategy", security(("bearer" = [])),
-    params(("symbol" = Option<String>, Query, description = "only this symbol"), ("date" = Option<String>, Query, description = "YYYY-MM-DD, IST")),
+    params(("symbol" = Option<String>, Query, description = "only this symbol"), ("date" = Option<String>, Query, description = "YYYY-MM-DD, IST"), ("limit" = Option<u32>, Query, description = "at most this many, the newest (1..=10000)")),
     responses((status = 200, body = crate::openapi::TradesResponse), (status = 400, body = crate::openapi::Message)))]
 pub async fn trades(
     State(state): State<AppState>,
@@ -121,6 +125,18 @@ pub async fn trades(
             .map_err(|_| bad())?;
         filter.exit_from = Some(start.timestamp());
         filter.exit_before = Some(end.timestamp());
+    }
+    if let Some(limit) = query.get("limit") {
+        let bad = || {
+            ApiError::BadRequest(format!(
+                "`limit` must be a whole number from 1 to {MAX_TRADES_LIMIT}"
+            ))
+        };
+        let limit: usize = limit.parse().map_err(|_| bad())?;
+        if !(1..=MAX_TRADES_LIMIT).contains(&limit) {
+            return Err(bad());
+        }
+        filter.limit = Some(limit);
     }
     let records = state.engine.closed_trades(&filter).await?;
     let trades: Vec<Value> = records.iter().map(render::closed_record).collect();

@@ -208,3 +208,39 @@ async fn kite_login_paths_answer_503_without_kite_keys() {
             .assert_status(StatusCode::SERVICE_UNAVAILABLE);
     }
 }
+
+#[tokio::test]
+async fn trades_take_a_limit_that_keeps_the_newest_and_refuse_a_bad_one() {
+    let app = spawn_app().await;
+    for symbol in ["INFY", "TCS", "WIPRO"] {
+        app.enter_long(symbol).await;
+        app.server
+            .post(&format!("/strategy/{symbol}/exit"))
+            .await
+            .assert_status_ok();
+    }
+    let all: Value = app.server.get("/trades").await.json();
+    assert_eq!(all["count"], 3, "no limit: every trade, as the original");
+    let newest: Value = app.server.get("/trades?limit=2").await.json();
+    assert_eq!(newest["count"], 2, "{newest}");
+    let symbols: Vec<&str> = newest["trades"]
+        .as_array()
+        .expect("trades")
+        .iter()
+        .filter_map(|t| t["symbol"].as_str())
+        .collect();
+    assert_eq!(symbols, ["WIPRO", "TCS"], "newest first");
+    let one: Value = app.server.get("/trades?symbol=tcs&limit=1").await.json();
+    assert_eq!(one["count"], 1, "{one}");
+    for bad in ["0", "-1", "x", "10001", "1.5"] {
+        let response = app.server.get(&format!("/trades?limit={bad}")).await;
+        response.assert_status(StatusCode::BAD_REQUEST);
+        let body: Value = response.json();
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("`limit`")),
+            "{bad}: {body}"
+        );
+    }
+}
