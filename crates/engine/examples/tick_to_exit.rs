@@ -31,6 +31,10 @@
 //!
 //! `--noise-per-sec N` adds N in-band price changes a second on the other symbols
 //! (no exits) while the exits are measured, so the ticker path is busy.
+//!
+//! `--log` logs as `kitebreak serve` does by default (INFO and up, text, to stderr;
+//! redirect it to a file): without it no subscriber is installed and every log call
+//! on the path costs nothing, which `serve` does not enjoy.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -72,6 +76,7 @@ struct Options {
     noise_per_sec: u32,
     dir: Option<std::path::PathBuf>,
     probe_feed: bool,
+    log: bool,
 }
 
 fn options() -> Result<Options, Failure> {
@@ -81,6 +86,7 @@ fn options() -> Result<Options, Failure> {
         noise_per_sec: 0,
         dir: None,
         probe_feed: false,
+        log: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -91,6 +97,7 @@ fn options() -> Result<Options, Failure> {
             "--noise-per-sec" => options.noise_per_sec = value()?.parse()?,
             "--dir" => options.dir = Some(value()?.into()),
             "--probe-feed" => options.probe_feed = true,
+            "--log" => options.log = true,
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -368,6 +375,13 @@ async fn wait_for<F: FnMut() -> bool>(
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
     let options = options()?;
+    if options.log {
+        // As `kitebreak serve` logs by default: INFO and up, text, to stderr.
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let temp = tempfile::tempdir()?;
     let dir = options
         .dir

@@ -180,12 +180,19 @@ impl KiteBroker {
         self.inner.limits.acquire(Endpoint::PlaceOrder).await;
         let client = self.client()?;
         let tag = order.tag.as_str();
-        tracing::info!(tag, instrument = %order.instrument, variety = variety.as_str(), "placing order");
         let result = client
             .place_order(variety.kite(), params)
             .await
             .map(|placed| placed.order_id)
             .map_err(|error| KiteError::from_placement(error, tag));
+        // Logged once Kite has answered, not before: a log line's write is not on the
+        // path from the decision to the request (the intent is on disk already).
+        match &result {
+            Ok(order_id) => tracing::info!(tag, %order_id, instrument = %order.instrument,
+                variety = variety.as_str(), "order placed"),
+            Err(error) => tracing::warn!(tag, %error, instrument = %order.instrument,
+                variety = variety.as_str(), "order not placed"),
+        }
         self.note(result)
     }
 
