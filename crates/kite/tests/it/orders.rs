@@ -1,8 +1,12 @@
-//! Order flows: fills, rejections, and the lost answer reconciled by tag.
+//! Order flows: fills, rejections, the lost answer reconciled by tag, and placements
+//! on one kept-alive connection.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kite_sim::Faults;
 use kitebreak_kite::{
-    ErrorClass, KiteError, OrderKind, OrderRequest, OrderState, Product, Side, Tag,
+    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderState, Product, Side, Tag,
 };
 use kitebreak_price::Quantity;
 
@@ -193,4 +197,66 @@ async fn settle_cancels_an_order_still_working_after_the_wait_and_reports_its_en
         1,
         "a filled order is not cancelled"
     );
+}
+
+/// A loopback relay in front of `upstream` that copies every connection both ways and
+/// counts the connections it accepted.
+async fn counting_relay(upstream: std::net::SocketAddr) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (url, accepted)
+}
+
+/// An exit must not pay for a TCP (in production, TLS) connect: placements reuse the
+/// API client's kept-alive connection. (Only while it is pooled: the official crate's
+/// reqwest client drops a connection idle for 90 s.)
+#[tokio::test]
+async fn successive_placements_reuse_one_kept_alive_connection() {
+    let sim = kite_sim::Sim::start(kite_sim::SimConfig::for_tests(crate::helpers::start()))
+        .await
+        .expect("sim");
+    sim.set_price("NSE:INFY", crate::helpers::price("1500"));
+    let (url, accepted) = counting_relay(sim.addr()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = crate::helpers::config_for(&url, &sim.ws_url(), dir.path());
+    let token = kiteconnect::AccessToken::new(crate::helpers::TOKEN).expect("token");
+    let broker = KiteBroker::new(config, kitebreak_kite::SessionState::new(Some(token)));
+    broker.load_instruments().await.expect("instruments");
+    // The first call of the API client opens its connection (the instrument dump
+    // has a client of its own); the placements after it must not.
+    broker
+        .place_order(&market_buy("kbwarm"))
+        .await
+        .expect("placed");
+    let warm = accepted.load(Ordering::SeqCst);
+    assert_eq!(
+        warm, 2,
+        "one connection for the dump, one for the API client"
+    );
+    for n in 0..3 {
+        broker
+            .place_order(&market_buy(&format!("kbreuse{n}")))
+            .await
+            .expect("placed");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        warm,
+        "no placement opened a connection of its own"
+    );
+    sim.shutdown().await;
 }
