@@ -5,9 +5,8 @@
 //! The engine signals after every shard command that may change state (status reads
 //! do not signal: a watcher that reads statuses must not wake itself) and every
 //! candle commit, every feed state change, every tick and poll delivered, and every
-//! order update; whoever waits
-//! re-reads what it cares about (statuses, counters) and waits again if it is not
-//! there yet. A signal says only "look again": it carries no state, and several
+//! order update; whoever waits re-reads what it cares about (statuses, counters)
+//! and waits again if it is not there yet. A signal says only "look again": it carries no state, and several
 //! changes may wake one wait.
 //!
 //! Signalling is on the hot path (every candle, every tick), so it takes no lock:

@@ -407,10 +407,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Signalled whenever something observable may have changed (a command applied
-    /// other than a status read,
-    /// a candle committed, a tick, a poll, a feed state, an order update): wait on
-    /// it with [`Changes::until`] instead of polling.
+    /// Signalled whenever something observable may have changed (a command applied,
+    /// but not a status read; a candle committed, a tick, a poll, a feed state, an
+    /// order update): wait on it with [`Changes::until`] instead of polling.
     pub fn changes(&self) -> &Changes {
         &self.inner.changes
     }

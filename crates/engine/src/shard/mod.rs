@@ -46,17 +46,6 @@ use crate::report::{
 use crate::store::Store;
 use crate::{EngineConfig, EngineError, Symbol};
 
-impl Command {
-    /// True for the commands that change nothing (status reads): no change signal
-    /// follows them, unless they first finished outstanding candles.
-    fn only_reads(&self) -> bool {
-        matches!(
-            self,
-            Command::Status(..) | Command::StatusAll(..) | Command::Counts(..)
-        )
-    }
-}
-
 /// Where a command's answer goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
@@ -90,6 +79,17 @@ pub(crate) enum Command {
     Stop(oneshot::Sender<()>),
 }
 
+impl Command {
+    /// True for the commands that change nothing (status reads): no change signal
+    /// follows them, unless they first finished outstanding candles.
+    fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::Status(..) | Command::StatusAll(..) | Command::Counts(..)
+        )
+    }
+}
+
 /// What every shard shares: the store, the broker and the engine-wide switches.
 pub(crate) struct Context {
     pub store: Store,
@@ -111,7 +111,7 @@ pub(crate) struct Context {
     pub broker_errors: Arc<crate::broker::BrokerErrorCounts>,
     /// Armed exit tags about to be sent, noted without an fsync (see `journal`).
     pub journal: Arc<crate::journal::SendJournal>,
-    /// Signalled after every command and every candle commit.
+    /// Signalled after every command but a status read, and every candle commit.
     pub changes: Arc<crate::changes::Changes>,
 }
 

@@ -34,6 +34,14 @@ use crate::{EngineError, Symbol};
 /// is still looked for before it is recorded as never placed (LOST).
 pub(crate) const LOOKUP_WINDOW: Duration = Duration::from_secs(5 * 60);
 
+/// True once [`LOOKUP_WINDOW`] has passed since an order's outcome became unknown
+/// at `since`: only then may an absent tag be taken as "never placed".
+pub(crate) fn window_over(since: Timestamp, now: Timestamp) -> bool {
+    let window = jiff::SignedDuration::try_from(LOOKUP_WINDOW)
+        .unwrap_or(jiff::SignedDuration::from_secs(300));
+    since.checked_add(window).is_ok_and(|end| now >= end)
+}
+
 /// An order whose outcome is being looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unsettled {
@@ -60,9 +68,7 @@ impl Unsettled {
 
     /// True once an absent tag may be taken as "never placed".
     pub fn window_over(&self, now: Timestamp) -> bool {
-        let window = jiff::SignedDuration::try_from(LOOKUP_WINDOW)
-            .unwrap_or(jiff::SignedDuration::from_secs(300));
-        self.since.checked_add(window).is_ok_and(|end| now >= end)
+        window_over(self.since, now)
     }
 
     /// The row recording that the broker never had it.

@@ -197,6 +197,22 @@ fn requests(env: &Env, method: &str, prefix: &str) -> Vec<kite_sim::shared::Logg
         .collect()
 }
 
+/// Orders resting at kite-sim (a stop waiting for its trigger, or any open order).
+fn resting(env: &Env) -> usize {
+    env.sim.shared().with_world(|world, _| {
+        world
+            .book
+            .orders()
+            .iter()
+            .filter(|o| matches!(o.status, Status::TriggerPending | Status::Open))
+            .count()
+    })
+}
+
+fn set(flag: &std::sync::atomic::AtomicBool, on: bool) {
+    flag.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
 async fn restart(env: &mut Env) {
     env.engine.shutdown().await;
     let broker = adapter(&env.sim, env.dir.path()).await;
@@ -531,9 +547,7 @@ async fn a_forced_reset_cancels_the_stop_and_refuses_while_it_may_still_rest() {
     let (env, audited) = spawn_protected().await;
     enter(&env).await;
     // The cancel fails: dropping the trade would leave a stop nobody watches.
-    audited
-        .cancel_fails
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    set(&audited.cancel_fails, true);
     let refused = env.engine.reset(sym("INFY"), true).await;
     assert!(
         matches!(&refused, Err(kitebreak_engine::EngineError::Conflict(m)) if m.contains("not cancelled")),
@@ -543,20 +557,10 @@ async fn a_forced_reset_cancels_the_stop_and_refuses_while_it_may_still_rest() {
     assert_eq!(status.position, PositionState::Open, "nothing was reset");
     assert!(status.protection.is_some(), "still guarded");
     // Once the cancel goes through, the forced reset drops the trade and no stop rests.
-    audited
-        .cancel_fails
-        .store(false, std::sync::atomic::Ordering::SeqCst);
+    set(&audited.cancel_fails, false);
     env.engine.reset(sym("INFY"), true).await.expect("reset");
     assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
-    let resting = env.sim.shared().with_world(|world, _| {
-        world
-            .book
-            .orders()
-            .iter()
-            .filter(|o| matches!(o.status, Status::TriggerPending | Status::Open))
-            .count()
-    });
-    assert_eq!(resting, 0, "no stop rests at the exchange");
+    assert_eq!(resting(&env), 0, "no stop rests at the exchange");
     let status = env.engine.status(sym("INFY")).await.expect("status");
     assert_eq!(status.position, PositionState::Flat);
     assert_eq!(status.protection, None);
@@ -567,9 +571,6 @@ async fn a_forced_reset_cancels_the_stop_and_refuses_while_it_may_still_rest() {
 #[tokio::test]
 async fn a_stop_of_unknown_outcome_the_book_does_not_show_yet_blocks_the_exit_until_found() {
     let (env, audited) = spawn_protected().await;
-    let set = |flag: &std::sync::atomic::AtomicBool, on: bool| {
-        flag.store(on, std::sync::atomic::Ordering::SeqCst)
-    };
     // The stop rests at the exchange, but its answer was lost and the book is late.
     set(&audited.stop_answer_lost, true);
     set(&audited.hide_stops, true);
@@ -595,24 +596,13 @@ async fn a_stop_of_unknown_outcome_the_book_does_not_show_yet_blocks_the_exit_un
     let outcome = env.engine.exit(sym("INFY")).await.expect("exit");
     assert!(matches!(outcome, ExitOutcome::Closed { .. }), "{outcome:?}");
     assert_eq!(stops(&database(&env)).await[0].1, "CANCELLED");
-    let resting = env.sim.shared().with_world(|world, _| {
-        world
-            .book
-            .orders()
-            .iter()
-            .filter(|o| matches!(o.status, Status::TriggerPending | Status::Open))
-            .count()
-    });
-    assert_eq!(resting, 0, "no stop rests at the exchange");
+    assert_eq!(resting(&env), 0, "no stop rests at the exchange");
     env.engine.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_stop_the_book_does_not_show_after_a_restart_still_blocks_a_second_closing_order() {
     let (mut env, audited) = spawn_protected().await;
-    let set = |flag: &std::sync::atomic::AtomicBool, on: bool| {
-        flag.store(on, std::sync::atomic::Ordering::SeqCst)
-    };
     set(&audited.stop_answer_lost, true);
     set(&audited.hide_stops, true);
     enter(&env).await;

@@ -4,9 +4,7 @@
 
 use kitebreak_strategy::Position;
 
-use super::{
-    Book, Context, Guard, closed_by_stop, ended, guard, oco, raise, record_of, window_over,
-};
+use super::{Book, Context, Guard, closed_by_stop, ended, guard, oco, raise, record_of};
 use crate::Symbol;
 use crate::broker::{OcoReport, OrderReport, OrderStatus};
 use crate::shard::orders::{event, fill_of};
@@ -35,7 +33,7 @@ pub(crate) async fn check(
         }
         return;
     };
-    if guard.order_id.is_none() && window_over(guard.unknown_since, ctx.gate.now()) {
+    if guard.order_id.is_none() && guard.may_be_lost(ctx.gate.now()) {
         return settle_unknown(ctx, symbol, book, guard).await;
     }
     let Some(report) = book_orders.iter().find(|r| r.order.tag == guard.tag) else {

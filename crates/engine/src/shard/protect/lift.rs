@@ -30,13 +30,8 @@ pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lif
         Some(id) => id.clone(),
         None => match ctx.broker.find_by_tag(&guard.tag).await {
             Ok(Some(found)) => found.order_id,
-            Ok(None) if !window_over(guard.unknown_since, ctx.gate.now()) => {
-                return Lift::Failed(format!(
-                    "stop {} has an unknown outcome and is not in the broker's book yet; \
-                     no exit is sent beside it until it is found or {} s have passed",
-                    guard.tag,
-                    LOOKUP_WINDOW.as_secs()
-                ));
+            Ok(None) if !guard.may_be_lost(ctx.gate.now()) => {
+                return not_shown_yet(&format!("stop {}", guard.tag));
             }
             Ok(None) => {
                 book.protection = None;
@@ -89,13 +84,12 @@ pub(crate) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book) -> Lif
     }
 }
 
-/// True once a stop whose placement's outcome became unknown at `since` may be
-/// taken as never placed when its tag is not in the book (always, without `since`).
-pub(super) fn window_over(since: Option<jiff::Timestamp>, now: jiff::Timestamp) -> bool {
-    let Some(since) = since else {
-        return true;
-    };
-    let window = jiff::SignedDuration::try_from(LOOKUP_WINDOW)
-        .unwrap_or(jiff::SignedDuration::from_secs(300));
-    since.checked_add(window).is_ok_and(|end| now >= end)
+/// The lift of a guard whose placement's outcome is unknown and that the broker does
+/// not show yet: nothing may go out beside it (`what` names it: "stop KB…").
+pub(super) fn not_shown_yet(what: &str) -> Lift {
+    Lift::Failed(format!(
+        "{what} has an unknown outcome and is not at the broker yet; no exit is sent \
+         beside it until it is found or {} s have passed",
+        LOOKUP_WINDOW.as_secs()
+    ))
 }

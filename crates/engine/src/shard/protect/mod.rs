@@ -68,6 +68,16 @@ pub(crate) struct Guard {
     pub unknown_since: Option<jiff::Timestamp>,
 }
 
+impl Guard {
+    /// True once a tag (or, for a GTT, terms) the broker does not show may be taken
+    /// as never placed: the look-up window since its outcome became unknown is over
+    /// (`unsettled::window_over`), or its outcome was never unknown.
+    pub(crate) fn may_be_lost(&self, now: jiff::Timestamp) -> bool {
+        self.unknown_since
+            .is_none_or(|since| super::unsettled::window_over(since, now))
+    }
+}
+
 /// What `GET /strategy/{symbol}` shows about the trade's protection.
 pub(crate) fn status(book: &Book) -> Option<ProtectionStatus> {
     if book.protection.is_none() && book.protection_alert.is_none() {
@@ -349,6 +359,5 @@ mod lift;
 pub(crate) mod oco;
 mod recover;
 pub(crate) use check::check;
-use lift::window_over;
 pub(crate) use lift::{Lift, lift};
 pub(crate) use recover::recover;

@@ -90,12 +90,8 @@ pub(super) async fn lift(ctx: &Context, symbol: &Symbol, book: &mut Book, guard:
             .await
         {
             Ok(Some(found)) => found.id,
-            Ok(None) if !super::window_over(guard.unknown_since, ctx.gate.now()) => {
-                return Lift::Failed(format!(
-                    "GTT {} has an unknown outcome and is not listed yet; no exit is sent \
-                     beside it until it is found or its look-up window is over",
-                    guard.tag
-                ));
+            Ok(None) if !guard.may_be_lost(ctx.gate.now()) => {
+                return super::lift::not_shown_yet(&format!("GTT {}", guard.tag));
             }
             Ok(None) => {
                 book.protection = None;
@@ -264,7 +260,7 @@ async fn find_unrecorded(ctx: &Context, symbol: &Symbol, book: &mut Book, mut gu
             guard.order_id = Some(found.id);
             book.protection = Some(guard);
         }
-        Ok(None) if !super::window_over(guard.unknown_since, ctx.gate.now()) => {
+        Ok(None) if !guard.may_be_lost(ctx.gate.now()) => {
             // Kite may list it late: it guards on, and no second GTT is placed yet.
             book.protection = Some(guard);
         }
