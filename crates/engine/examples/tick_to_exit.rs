@@ -233,6 +233,9 @@ impl Broker for Timed {
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
         self.kite.orders()
     }
+    fn keep_warm(&self) -> BoxFuture<'_, Result<bool, BrokerError>> {
+        self.kite.keep_warm()
+    }
     fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
         self.kite.positions()
     }

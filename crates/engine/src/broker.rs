@@ -433,6 +433,14 @@ pub trait Broker: Send + Sync + 'static {
     /// Stops the live feed (engine shutdown).
     fn stop_feed(&self) {}
 
+    /// Keeps the connection to the broker's API from going idle while trades are
+    /// open, so an exit does not first pay for a new connection: a light request
+    /// when none went out for a while. Returns whether one was sent. Brokers with
+    /// no connection to keep (paper) send nothing.
+    fn keep_warm(&self) -> BoxFuture<'_, Result<bool, BrokerError>> {
+        Box::pin(async { Ok(false) })
+    }
+
     /// Live prices of `symbol` are wanted (a trade opened).
     fn watch(&self, _symbol: &Symbol) {}
 

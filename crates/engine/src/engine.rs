@@ -169,6 +169,7 @@ impl Engine {
                 every,
                 |engine| async move { engine.retry_step().await },
             );
+            crate::warm::spawn_loop(&engine);
             if crate::shard::protect::enabled(&ctx) {
                 spawn_step_loop(&engine, every, |engine| async move {
                     engine.protect_step().await

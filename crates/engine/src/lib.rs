@@ -97,6 +97,7 @@ mod shard;
 mod store;
 mod symbol;
 mod updates;
+mod warm;
 
 pub use broker::{
     BoxFuture, Broker, BrokerError, Fill, FoundOrder, InstrumentInfo, MarketOrder, OcoId, OcoOrder,

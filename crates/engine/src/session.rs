@@ -158,6 +158,10 @@ impl Broker for SessionWatch {
         Box::pin(async move { self.note(self.inner.orders().await) })
     }
 
+    fn keep_warm(&self) -> BoxFuture<'_, Result<bool, BrokerError>> {
+        Box::pin(async move { self.note(self.inner.keep_warm().await) })
+    }
+
     fn tags(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
         Box::pin(async move { self.note(self.inner.tags().await) })
     }

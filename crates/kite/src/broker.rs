@@ -131,6 +131,28 @@ impl KiteBroker {
         self.note(result)
     }
 
+    /// Keeps the API client's connection open while kitebreak has nothing to ask
+    /// Kite: when no request went out for `quiet`, one `GET /user/profile` (the
+    /// lightest read) goes out on it. Returns whether it sent one.
+    ///
+    /// Why: with the ticker live, an open trade needs no REST call until its exit,
+    /// and the official crate's reqwest client drops a connection idle for 90 s
+    /// (servers and proxies often close one sooner), so an exit hours after its
+    /// entry would first pay a TCP and TLS connect. Nothing is sent without a
+    /// usable session; one attempt, no retries (the next call is the retry). The
+    /// instrument dump's download counts as a request though it has a client of
+    /// its own; it runs at start and once a day before the market opens.
+    pub async fn keep_warm(&self, quiet: Duration) -> Result<bool, KiteError> {
+        if self.inner.limits.quiet_for().is_some_and(|q| q < quiet)
+            || !self.inner.session.status().is_usable()
+        {
+            return Ok(false);
+        }
+        self.inner.limits.acquire(Endpoint::Other).await;
+        let result = self.client()?.profile().await.map_err(KiteError::from_read);
+        self.note(result).map(|_| true)
+    }
+
     /// Flags the session on TokenException; passes the result on.
     pub(crate) fn note<T>(&self, result: Result<T, KiteError>) -> Result<T, KiteError> {
         if matches!(result, Err(KiteError::TokenExpired)) {

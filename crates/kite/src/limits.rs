@@ -137,6 +137,8 @@ pub struct Limits {
     orders: [Bucket; 3],
     /// Waits per endpoint class, in [`Endpoint::ALL`] order.
     waited: [WaitCounter; 4],
+    /// When a request was last let out: microseconds on `clock`, plus one (0: never).
+    last_request: std::sync::atomic::AtomicU64,
 }
 
 impl Limits {
@@ -157,7 +159,16 @@ impl Limits {
                 bucket(10, Duration::from_secs(1), 1),
             ],
             waited: Default::default(),
+            last_request: Default::default(),
         }
+    }
+
+    /// How long since a request of any kind was last let out; `None` before the first.
+    /// (Whether the API client's kept-alive connection may have gone idle.)
+    pub fn quiet_for(&self) -> Option<Duration> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let last = self.last_request.load(Relaxed).checked_sub(1)?;
+        Some(self.clock.now().saturating_sub(Duration::from_micros(last)))
     }
 
     /// How often requests of `endpoint` waited for budget, and for how long.
@@ -182,6 +193,9 @@ impl Limits {
         if !waited.is_zero() {
             self.waited[endpoint.index()].add(waited);
         }
+        let now = u64::try_from(self.clock.now().as_micros()).unwrap_or(u64::MAX - 1);
+        self.last_request
+            .fetch_max(now + 1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits for one cell of `bucket`; returns how long it waited.
@@ -254,6 +268,19 @@ mod tests {
             "{throttled:?}"
         );
         assert_eq!(limits.throttled(Endpoint::Other), ThrottleStats::default());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quiet_for_counts_from_the_last_request_of_any_kind() {
+        let limits = Limits::kite();
+        assert_eq!(limits.quiet_for(), None, "nothing sent yet");
+        limits.acquire(Endpoint::Other).await;
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(limits.quiet_for(), Some(Duration::from_secs(20)));
+        limits.acquire(Endpoint::PlaceOrder).await;
+        assert_eq!(limits.quiet_for(), Some(Duration::ZERO));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(limits.quiet_for(), Some(Duration::from_secs(5)));
     }
 
     #[test]

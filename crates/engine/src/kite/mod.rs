@@ -55,6 +55,13 @@ use crate::feed::OrderUpdate;
 /// How many order-book reads look for a placement of unknown outcome at once.
 const RECONCILE_ATTEMPTS: u32 = 5;
 
+/// How long the API client may go without a request while trades are open before
+/// [`Broker::keep_warm`] sends one, when not configured: a third of reqwest's 90 s
+/// pool idle time, and under the 60–75 s idle limits common to load balancers and
+/// proxies (Kite's own is not published). The engine checks every 10 s, so at most
+/// 40 s pass without a request.
+pub const DEFAULT_KEEP_WARM_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How long a MARKET order may work before it is cancelled, when not configured.
 pub const DEFAULT_SETTLE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -66,6 +73,8 @@ pub struct KiteAdapter {
     product: Product,
     /// How long a final-status wait lasts before the order is cancelled.
     settle_within: std::time::Duration,
+    /// How long the API client may be quiet while trades are open.
+    keep_warm_after: std::time::Duration,
     /// The ticker, once the engine started the feed.
     ticker: Arc<OnceLock<TickerManager>>,
 }
@@ -83,6 +92,7 @@ impl KiteAdapter {
             exchange: exchange.into(),
             product,
             settle_within: DEFAULT_SETTLE_WITHIN,
+            keep_warm_after: DEFAULT_KEEP_WARM_AFTER,
             ticker: Arc::new(OnceLock::new()),
         }
     }
@@ -92,6 +102,13 @@ impl KiteAdapter {
     /// that never finishes cannot hold a shard.
     pub fn with_settle_within(mut self, limit: std::time::Duration) -> KiteAdapter {
         self.settle_within = limit;
+        self
+    }
+
+    /// Sends a keep-warm read once the API client was quiet for `quiet` while trades
+    /// are open (default [`DEFAULT_KEEP_WARM_AFTER`]; see [`Broker::keep_warm`]).
+    pub fn with_keep_warm_after(mut self, quiet: std::time::Duration) -> KiteAdapter {
+        self.keep_warm_after = quiet;
         self
     }
 
@@ -320,6 +337,15 @@ impl Broker for KiteAdapter {
 
     fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
         Box::pin(self.place(order))
+    }
+
+    fn keep_warm(&self) -> BoxFuture<'_, Result<bool, BrokerError>> {
+        Box::pin(async move {
+            self.kite
+                .keep_warm(self.keep_warm_after)
+                .await
+                .map_err(broker_error)
+        })
     }
 
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {

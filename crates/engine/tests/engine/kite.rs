@@ -240,3 +240,55 @@ impl Env {
         self
     }
 }
+
+/// With the ticker live an open trade makes no REST call until its exit; the
+/// keep-warm step reads `GET /user/profile` once the API client went quiet (here at
+/// once), so the exit finds its connection open. With no trade open it sends nothing.
+#[tokio::test]
+async fn the_keep_warm_step_reads_only_while_a_trade_is_open() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = adapter(&sim, dir.path())
+        .await
+        .with_keep_warm_after(Duration::ZERO);
+    let engine = start(dir.path(), Arc::new(broker), Relevel::Fresh).await;
+    let env = Env { sim, engine, dir };
+    let profile_reads = || {
+        lock(&env.sim.shared().log)
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == "/user/profile")
+            .count()
+    };
+
+    assert!(!env.engine.keep_warm_step().await.expect("step"));
+    assert_eq!(profile_reads(), 0, "nothing open, nothing to keep warm");
+
+    env.setup().await;
+    env.price("106.05");
+    let (h, l, c) = BREAKOUT;
+    let report = env
+        .engine
+        .candle(sym("INFY"), candle(h, l, c))
+        .await
+        .expect("breakout");
+    assert!(
+        matches!(report.entry, Some(EntryOutcome::Filled { .. })),
+        "{report:?}"
+    );
+    assert!(env.engine.keep_warm_step().await.expect("step"));
+    assert_eq!(profile_reads(), 1);
+
+    env.price("110");
+    let report = env
+        .engine
+        .candle(sym("INFY"), candle("111", "108", "110"))
+        .await
+        .expect("exit candle");
+    assert!(
+        matches!(report.exit, Some(ExitOutcome::Closed { .. })),
+        "{report:?}"
+    );
+    assert!(!env.engine.keep_warm_step().await.expect("step"));
+    assert_eq!(profile_reads(), 1, "the trade closed: no more reads");
+    env.engine.shutdown().await;
+}

@@ -1,12 +1,13 @@
 //! Order flows: fills, rejections, the lost answer reconciled by tag, and placements
-//! on one kept-alive connection.
+//! on one kept-alive connection, kept open while nothing else is asked.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kite_sim::Faults;
 use kitebreak_kite::{
-    ErrorClass, KiteBroker, KiteError, OrderKind, OrderRequest, OrderState, Product, Side, Tag,
+    ErrorClass, ExpiryCause, KiteBroker, KiteError, OrderKind, OrderRequest, OrderState, Product,
+    Side, Tag,
 };
 use kitebreak_price::Quantity;
 
@@ -258,5 +259,68 @@ async fn successive_placements_reuse_one_kept_alive_connection() {
         warm,
         "no placement opened a connection of its own"
     );
+    sim.shutdown().await;
+}
+
+/// With nothing else to ask Kite (a trade open, the ticker live), `keep_warm` sends
+/// one light read on the API client's kept-alive connection once no request went out
+/// for the quiet time, and nothing sooner or without a usable session.
+#[tokio::test]
+async fn keep_warm_reads_on_the_kept_alive_connection_only_after_a_quiet_time() {
+    let sim = kite_sim::Sim::start(kite_sim::SimConfig::for_tests(crate::helpers::start()))
+        .await
+        .expect("sim");
+    sim.set_price("NSE:INFY", crate::helpers::price("1500"));
+    let (url, accepted) = counting_relay(sim.addr()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = crate::helpers::config_for(&url, &sim.ws_url(), dir.path());
+    let token = kiteconnect::AccessToken::new(crate::helpers::TOKEN).expect("token");
+    let broker = KiteBroker::new(config, kitebreak_kite::SessionState::new(Some(token)));
+    broker.load_instruments().await.expect("instruments");
+    broker
+        .place_order(&market_buy("kbwarm2"))
+        .await
+        .expect("placed");
+    let opened = accepted.load(Ordering::SeqCst);
+    let profile_reads = || {
+        log(&sim)
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == "/user/profile")
+            .count()
+    };
+
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(
+        !broker.keep_warm(hour).await.expect("kept warm"),
+        "a placement just went out"
+    );
+    assert_eq!(profile_reads(), 0);
+
+    assert!(
+        broker
+            .keep_warm(std::time::Duration::ZERO)
+            .await
+            .expect("kept warm")
+    );
+    assert_eq!(profile_reads(), 1);
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        opened,
+        "the read went on the connection it keeps open"
+    );
+    // It counts as a request itself: the next check within the quiet time is silent.
+    assert!(!broker.keep_warm(hour).await.expect("kept warm"));
+
+    broker
+        .session()
+        .mark_expired(ExpiryCause::Refused, jiff::Timestamp::now());
+    assert!(
+        !broker
+            .keep_warm(std::time::Duration::ZERO)
+            .await
+            .expect("not sent"),
+        "no request on a dead token"
+    );
+    assert_eq!(profile_reads(), 1);
     sim.shutdown().await;
 }
