@@ -28,6 +28,14 @@ use crate::{EngineError, Symbol};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations-paper");
 
+/// The columns of an order, for [`order_from`] (a macro, so queries stay literal).
+macro_rules! select_orders {
+    () => {
+        "SELECT order_id, tag, symbol, side, quantity, status, average_micros, \
+         filled_quantity, reason, placed_at FROM paper_orders"
+    };
+}
+
 /// One order of the book and when it was placed (a paper fill's time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct PaperOrder {
@@ -44,24 +52,62 @@ pub(super) struct BookFile {
 
 impl BookFile {
     /// Opens (creating it and its folder if needed) the book at `path`, applies the
-    /// embedded migrations and reads every order, oldest first. Any failure names
-    /// the file: a corrupt file, or one that is not a paper book, is refused.
-    pub async fn open(path: &Path) -> Result<(BookFile, Vec<PaperOrder>), EngineError> {
+    /// embedded migrations and hands every order to `each`, oldest first, one row at
+    /// a time (the book grows with every order: none is held here). Any failure
+    /// names the file: a corrupt file, or one that is not a paper book, is refused.
+    pub async fn open(path: &Path, each: impl FnMut(PaperOrder)) -> Result<BookFile, EngineError> {
         let named = |source: EngineError| EngineError::PaperBook {
             path: path.to_path_buf(),
             source: Box::new(source),
         };
         let pool = connect(path).await.map_err(named)?;
-        let orders = load(&pool).await.map_err(named)?;
-        let file = BookFile {
+        load(&pool, each).await.map_err(named)?;
+        Ok(BookFile {
             pool,
             path: path.to_path_buf(),
-        };
-        Ok((file, orders))
+        })
     }
 
-    /// Writes one order with its outcome; returns once it is committed.
-    pub async fn insert(&self, order: &PaperOrder) -> Result<(), EngineError> {
+    /// The order tagged `tag`, if the book has one.
+    pub async fn by_tag(&self, tag: &str) -> Result<Option<PaperOrder>, EngineError> {
+        let row = sqlx::query(concat!(select_orders!(), " WHERE tag = ?"))
+            .bind(tag)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.failed(EngineError::Store(e)))?;
+        row.as_ref()
+            .map(order_from)
+            .transpose()
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Every order, oldest first.
+    pub async fn orders(&self) -> Result<Vec<PaperOrder>, EngineError> {
+        let mut orders = Vec::new();
+        load(&self.pool, |order| orders.push(order))
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(orders)
+    }
+
+    /// Every order's tag, oldest first.
+    pub async fn tags(&self) -> Result<Vec<String>, EngineError> {
+        sqlx::query_scalar("SELECT tag FROM paper_orders ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(EngineError::Store(e)))
+    }
+
+    fn failed(&self, source: EngineError) -> EngineError {
+        EngineError::PaperBook {
+            path: self.path.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Writes one order with its outcome; returns once it is committed. `false`: the
+    /// book already holds an order with its tag (or id), and nothing was written.
+    pub async fn insert(&self, order: &PaperOrder) -> Result<bool, EngineError> {
         let report = &order.report;
         let (status, average, filled, reason) = match &report.status {
             OrderStatus::Complete {
@@ -76,7 +122,7 @@ impl BookFile {
             ),
             OrderStatus::Rejected { reason } => ("REJECTED", None, None, Some(reason.as_str())),
         };
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO paper_orders (order_id, tag, symbol, side, quantity, status, \
              average_micros, filled_quantity, reason, placed_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -92,12 +138,18 @@ impl BookFile {
         .bind(reason)
         .bind(order.placed_at.to_string())
         .execute(&self.pool)
-        .await
-        .map_err(|source| EngineError::PaperBook {
-            path: self.path.clone(),
-            source: Box::new(EngineError::Store(source)),
-        })?;
-        Ok(())
+        .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_database_error()
+                    .is_some_and(|e| e.is_unique_violation()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.failed(EngineError::Store(error))),
+        }
     }
 
     /// Where the book is.
@@ -118,36 +170,28 @@ async fn connect(path: &Path) -> Result<SqlitePool, EngineError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5))
-        // Orders are appended and the book is read once, at open: a small page
-        // cache (SQLite's default is 2 MiB) serves that as well.
+        // Orders are appended, and read at open and when an older order is asked
+        // for: a small page cache (SQLite's default is 2 MiB) serves that as well.
         .pragma("cache_size", "-256");
-    // One connection: orders are written one at a time anyway (the broker holds its
-    // placement lock across the write), and reads happen only here, at open.
+    // Two connections: orders are written one at a time anyway (the broker holds
+    // its placement lock across the write), and a long read (`GET /orders` of a
+    // big book) must not hold a placement back (WAL: readers never block it).
     let pool = SqlitePoolOptions::new()
-        .max_connections(1)
+        .max_connections(2)
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await.map_err(EngineError::Migrate)?;
     Ok(pool)
 }
 
-/// Every order, oldest first, converted row by row: the book grows with every
-/// order, and holding all its raw rows besides the orders would double the
-/// memory start-up needs.
-async fn load(pool: &SqlitePool) -> Result<Vec<PaperOrder>, EngineError> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM paper_orders")
-        .fetch_one(pool)
-        .await?;
-    let mut orders = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-    let mut rows = sqlx::query(
-        "SELECT order_id, tag, symbol, side, quantity, status, average_micros, \
-         filled_quantity, reason, placed_at FROM paper_orders ORDER BY seq",
-    )
-    .fetch(pool);
+/// Every order, oldest first, converted row by row and handed to `each`: the book
+/// grows with every order, and holding its raw rows would cost memory for nothing.
+async fn load(pool: &SqlitePool, mut each: impl FnMut(PaperOrder)) -> Result<(), EngineError> {
+    let mut rows = sqlx::query(concat!(select_orders!(), " ORDER BY seq")).fetch(pool);
     while let Some(row) = rows.try_next().await? {
-        orders.push(order_from(&row)?);
+        each(order_from(&row)?);
     }
-    Ok(orders)
+    Ok(())
 }
 
 fn corrupt(what: &str, tag: &str, detail: impl std::fmt::Display) -> EngineError {

@@ -6,7 +6,10 @@
 //! Its book (every order it received and its fill) lives in a SQLite file of its
 //! own ([`PaperBroker::open`], `file`), next to the engine's database
 //! ([`paper_book_path`]): an order and its fill are committed there before
-//! [`Broker::place_market`] returns, and the whole book is read back at open. So after
+//! [`Broker::place_market`] returns, and the book is read back at open. Memory keeps
+//! only the newest orders and each symbol's filled units (`book`); an older order is
+//! read from the file when it is asked for, so a book growing by thousands of orders
+//! a day does not grow the process. So after
 //! a crash between the paper fill and the engine's own commit, recovery finds the
 //! PENDING order by its tag and adopts its fill (the trade opens or closes from it);
 //! a tag absent from the book was never placed (the process died before the paper
@@ -27,9 +30,9 @@
 //! lookup or insert with no `.await` inside. Placements are serialised by an async
 //! lock held across the file's commit, so a tag is checked and written atomically.
 
+mod book;
 mod file;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -41,6 +44,7 @@ use crate::broker::{
     OrderReport, OrderStatus, OrderStep, PositionReport, Side,
 };
 use crate::{EngineError, Symbol};
+use book::Book;
 use file::{BookFile, PaperOrder};
 
 /// Where the paper book of the engine database `database` lives: beside it, named
@@ -62,54 +66,12 @@ pub struct PaperBroker {
     placing: tokio::sync::Mutex<()>,
 }
 
-#[derive(Debug, Default)]
-struct Book {
-    /// What was observed per symbol since start; `close` is the last price.
-    prices: HashMap<Symbol, Ohlc>,
-    orders: Vec<PaperOrder>,
-    /// Index of each tag's order. Order ids are `PAPER-` and the tag ([`order_id`]),
-    /// so they need no index of their own.
-    by_tag: HashMap<String, usize>,
-}
-
 /// A paper order's id: `PAPER-` and its tag.
 fn order_id(tag: &str) -> OrderId {
     format!("{ORDER_ID_PREFIX}{tag}")
 }
 
 const ORDER_ID_PREFIX: &str = "PAPER-";
-
-impl Book {
-    /// A book of `orders` (oldest first), indexed.
-    fn from_orders(orders: Vec<PaperOrder>) -> Book {
-        let mut by_tag = HashMap::with_capacity(orders.len());
-        for (index, order) in orders.iter().enumerate() {
-            by_tag.insert(order.report.order.tag.clone(), index);
-        }
-        Book {
-            prices: HashMap::new(),
-            orders,
-            by_tag,
-        }
-    }
-
-    fn record(&mut self, order: PaperOrder) {
-        let index = self.orders.len();
-        self.by_tag.insert(order.report.order.tag.clone(), index);
-        self.orders.push(order);
-    }
-
-    fn by_tag(&self, tag: &str) -> Option<&PaperOrder> {
-        self.by_tag
-            .get(tag)
-            .and_then(|&index| self.orders.get(index))
-    }
-
-    fn by_id(&self, id: &str) -> Option<&PaperOrder> {
-        let tag = id.strip_prefix(ORDER_ID_PREFIX)?;
-        self.by_tag(tag).filter(|order| order.report.order_id == id)
-    }
-}
 
 /// One basis point is 100 millionths.
 fn slippage(slippage_bps: u32) -> Ratio {
@@ -131,9 +93,9 @@ impl PaperBroker {
     /// folder if missing), with every order already in it loaded. A file that cannot
     /// be opened or read as a paper book is [`EngineError::PaperBook`].
     pub async fn open(path: &Path, slippage_bps: u32) -> Result<PaperBroker, EngineError> {
-        let (file, orders) = BookFile::open(path).await?;
-        let book = Book::from_orders(orders);
-        tracing::info!(path = %path.display(), orders = book.orders.len(), "paper book opened");
+        let mut book = Book::new(true);
+        let file = BookFile::open(path, |order| book.record(order)).await?;
+        tracing::info!(path = %path.display(), orders = book.len(), "paper book opened");
         Ok(PaperBroker {
             slippage: slippage(slippage_bps),
             book: Mutex::new(book),
@@ -150,6 +112,47 @@ impl PaperBroker {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The order tagged `tag`: from memory, else (when memory does not hold the
+    /// whole book) from the file.
+    async fn lookup(&self, tag: &str) -> Result<Option<PaperOrder>, BrokerError> {
+        let whole = {
+            let book = self.book();
+            if let Some(order) = book.by_tag(tag) {
+                return Ok(Some(order.clone()));
+            }
+            book.is_whole()
+        };
+        match &self.file {
+            Some(file) if !whole => file.by_tag(tag).await.map_err(unreadable),
+            _ => Ok(None),
+        }
+    }
+
+    /// The order with id `id` (`PAPER-` and its tag), wherever it is.
+    async fn lookup_id(&self, id: &str) -> Result<Option<PaperOrder>, BrokerError> {
+        let Some(tag) = id.strip_prefix(ORDER_ID_PREFIX) else {
+            return Ok(None);
+        };
+        Ok(self
+            .lookup(tag)
+            .await?
+            .filter(|order| order.report.order_id == id))
+    }
+
+    /// Every order of the book, oldest first.
+    async fn all_orders(&self) -> Result<Vec<PaperOrder>, BrokerError> {
+        {
+            let book = self.book();
+            if book.is_whole() {
+                return Ok(book.orders().cloned().collect());
+            }
+        }
+        match &self.file {
+            Some(file) => file.orders().await.map_err(unreadable),
+            None => Ok(Vec::new()),
+        }
+    }
+
     fn fill_price(&self, last: Price, side: Side) -> Option<Price> {
         match side {
             Side::Buy => last.scale(self.slippage.one_plus(), Rounding::Up),
@@ -163,6 +166,8 @@ impl PaperBroker {
         let _placing = self.placing.lock().await;
         let decided = {
             let book = self.book();
+            // Memory has the newest orders; a tag only the file still holds is
+            // refused by the file's unique tag, below.
             if let Some(earlier) = book.by_tag(&order.tag) {
                 return Err(reused_tag(&order.tag, Some(earlier)));
             }
@@ -190,7 +195,7 @@ impl PaperBroker {
         if let Some(file) = &self.file {
             // Not in the file means not placed: the engine treats `Unavailable` from a
             // placement as certainly not placed (an entry fails, an exit is retried).
-            file.insert(&decided).await.map_err(|error| {
+            let inserted = file.insert(&decided).await.map_err(|error| {
                 tracing::error!(path = %file.path().display(), error = %error_chain(&error),
                     tag = %decided.report.order.tag, "paper book write failed; order not placed");
                 BrokerError::Unavailable(format!(
@@ -198,6 +203,11 @@ impl PaperBroker {
                     error_chain(&error)
                 ))
             })?;
+            if !inserted {
+                let tag = &decided.report.order.tag;
+                let earlier = file.by_tag(tag).await.ok().flatten();
+                return Err(reused_tag(tag, earlier.as_ref()));
+            }
         }
         let id = decided.report.order_id.clone();
         self.book().record(decided);
@@ -213,6 +223,35 @@ fn reused_tag(tag: &str, earlier: Option<&PaperOrder>) -> BrokerError {
     BrokerError::Rejected(format!(
         "tag {tag} was already used by a paper order placed{when}: \
          the paper book belongs to another database"
+    ))
+}
+
+/// The fill of a filled order.
+fn fill_of(order: PaperOrder) -> Option<Fill> {
+    let report = order.report;
+    match report.status {
+        OrderStatus::Complete {
+            average_price,
+            filled_quantity,
+            time,
+        } => Some(Fill {
+            trade_id: report.order_id.clone(),
+            order_id: report.order_id,
+            symbol: report.order.symbol,
+            quantity: filled_quantity,
+            price: average_price,
+            time,
+        }),
+        OrderStatus::Rejected { .. } => None,
+    }
+}
+
+/// A paper book file that could not be read: nothing is known (never a rejection).
+fn unreadable(error: EngineError) -> BrokerError {
+    tracing::error!(error = %error_chain(&error), "paper book not read");
+    BrokerError::Unavailable(format!(
+        "the paper book could not be read: {}",
+        error_chain(&error)
     ))
 }
 
@@ -238,12 +277,12 @@ impl Broker for PaperBroker {
     }
 
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
-        let status = self
-            .book()
-            .by_id(id)
-            .map(|order| order.report.status.clone())
-            .ok_or_else(|| BrokerError::UnknownOrder(id.to_owned()));
-        Box::pin(async move { status })
+        Box::pin(async move {
+            self.lookup_id(id)
+                .await?
+                .map(|order| order.report.status)
+                .ok_or_else(|| BrokerError::UnknownOrder(id.to_owned()))
+        })
     }
 
     fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
@@ -261,63 +300,33 @@ impl Broker for PaperBroker {
         tag: &'a str,
     ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
         // Paper orders are final the moment they are placed.
-        let book = self.book();
-        let found = book.by_tag(tag).map(|order| FoundOrder {
-            order_id: order.report.order_id.clone(),
-            progress: OrderProgress::Done(order.report.status.clone()),
-        });
-        drop(book);
-        Box::pin(async move { Ok(found) })
+        Box::pin(async move {
+            Ok(self.lookup(tag).await?.map(|order| FoundOrder {
+                order_id: order.report.order_id,
+                progress: OrderProgress::Done(order.report.status),
+            }))
+        })
     }
 
     fn tags(&self) -> BoxFuture<'_, Result<Vec<String>, BrokerError>> {
-        let tags = self
-            .book()
-            .orders
-            .iter()
-            .map(|order| order.report.order.tag.clone())
-            .collect();
-        Box::pin(async move { Ok(tags) })
+        Box::pin(async move {
+            if let Some(file) = &self.file {
+                return file.tags().await.map_err(unreadable);
+            }
+            let book = self.book();
+            Ok(book.orders().map(|o| o.report.order.tag.clone()).collect())
+        })
     }
 
     fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
-        let orders = self
-            .book()
-            .orders
-            .iter()
-            .map(|order| order.report.clone())
-            .collect();
-        Box::pin(async move { Ok(orders) })
+        Box::pin(async move {
+            let orders = self.all_orders().await?;
+            Ok(orders.into_iter().map(|order| order.report).collect())
+        })
     }
 
     fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
-        let book = self.book();
-        let mut positions: HashMap<Symbol, PositionReport> = HashMap::new();
-        for PaperOrder { report, .. } in &book.orders {
-            let OrderStatus::Complete {
-                filled_quantity, ..
-            } = &report.status
-            else {
-                continue;
-            };
-            let symbol = &report.order.symbol;
-            let entry = positions
-                .entry(symbol.clone())
-                .or_insert_with(|| PositionReport {
-                    symbol: symbol.clone(),
-                    buy_quantity: 0,
-                    sell_quantity: 0,
-                    last_price: book.prices.get(symbol).map(|ohlc| ohlc.close),
-                });
-            let units = u64::from(filled_quantity.get());
-            match report.order.side {
-                Side::Buy => entry.buy_quantity += units,
-                Side::Sell => entry.sell_quantity += units,
-            }
-        }
-        drop(book);
-        let mut positions: Vec<PositionReport> = positions.into_values().collect();
-        positions.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        let positions = self.book().positions();
         Box::pin(async move { Ok(positions) })
     }
 
@@ -326,56 +335,41 @@ impl Broker for PaperBroker {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<OrderStep>, BrokerError>> {
         // A paper order is final the moment it is placed: one state.
-        let history = self
-            .book()
-            .by_id(id)
-            .map(|order| match &order.report.status {
+        Box::pin(async move {
+            let order = self
+                .lookup_id(id)
+                .await?
+                .ok_or_else(|| BrokerError::UnknownOrder(id.to_owned()))?;
+            Ok(vec![match order.report.status {
                 OrderStatus::Complete {
                     average_price,
                     filled_quantity,
                     time,
-                } => vec![OrderStep {
+                } => OrderStep {
                     state: "COMPLETE".to_owned(),
                     filled_quantity: filled_quantity.get(),
-                    average_price: Some(*average_price),
-                    time: *time,
-                }],
-                OrderStatus::Rejected { .. } => vec![OrderStep {
+                    average_price: Some(average_price),
+                    time,
+                },
+                OrderStatus::Rejected { .. } => OrderStep {
                     state: "REJECTED".to_owned(),
                     filled_quantity: 0,
                     average_price: None,
                     time: order.placed_at,
-                }],
-            })
-            .ok_or_else(|| BrokerError::UnknownOrder(id.to_owned()));
-        Box::pin(async move { history })
+                },
+            }])
+        })
     }
 
     fn trades<'a>(&'a self, id: Option<&'a str>) -> BoxFuture<'a, Result<Vec<Fill>, BrokerError>> {
         // Each filled paper order is one fill, its trade id the order's.
-        let fills = self
-            .book()
-            .orders
-            .iter()
-            .map(|order| &order.report)
-            .filter(|report| id.is_none_or(|id| report.order_id == id))
-            .filter_map(|report| match &report.status {
-                OrderStatus::Complete {
-                    average_price,
-                    filled_quantity,
-                    time,
-                } => Some(Fill {
-                    trade_id: report.order_id.clone(),
-                    order_id: report.order_id.clone(),
-                    symbol: report.order.symbol.clone(),
-                    quantity: *filled_quantity,
-                    price: *average_price,
-                    time: *time,
-                }),
-                OrderStatus::Rejected { .. } => None,
-            })
-            .collect();
-        Box::pin(async move { Ok(fills) })
+        Box::pin(async move {
+            let orders = match id {
+                Some(id) => self.lookup_id(id).await?.into_iter().collect(),
+                None => self.all_orders().await?,
+            };
+            Ok(orders.into_iter().filter_map(fill_of).collect())
+        })
     }
 
     fn observe(&self, symbol: &Symbol, price: Price) {

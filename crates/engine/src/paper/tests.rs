@@ -245,3 +245,75 @@ async fn an_order_the_file_did_not_take_is_not_placed() {
         "memory never runs ahead of the file"
     );
 }
+
+/// A book bigger than what memory keeps ([`super::book::RECENT`]): the orders let
+/// go from memory are still found, listed, counted in the positions and refused as
+/// reused tags, while running and after a restart, from the file.
+#[tokio::test]
+async fn orders_older_than_memory_keeps_are_read_from_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("kitebreak.paper.db");
+    let total = super::book::RECENT + 3;
+    let paper = PaperBroker::open(&path, 0).await.expect("open");
+    paper.observe(&sym("INFY"), p("100"));
+    for n in 0..total {
+        let side = if n % 2 == 0 { Side::Buy } else { Side::Sell };
+        paper
+            .place_market(order(&numbered(n), "INFY", side, 1))
+            .await
+            .expect("placed");
+    }
+    reads_the_whole_book(&paper, total).await;
+    drop(paper);
+    let paper = PaperBroker::open(&path, 0).await.expect("reopen");
+    paper.observe(&sym("INFY"), p("100"));
+    reads_the_whole_book(&paper, total).await;
+}
+
+fn numbered(n: usize) -> String {
+    format!("KB{n:06}")
+}
+
+/// `paper`, holding `total` orders (half bought, half sold, oldest first), answers
+/// for all of them though memory keeps only the newest.
+async fn reads_the_whole_book(paper: &PaperBroker, total: usize) {
+    assert!(!paper.book().is_whole(), "memory holds only the newest");
+    let oldest = paper
+        .find_by_tag(&numbered(0))
+        .await
+        .expect("look-up")
+        .expect("the oldest order is found in the file");
+    assert_eq!(oldest.order_id, format!("PAPER-{}", numbered(0)));
+    assert!(matches!(
+        paper.final_status(&oldest.order_id).await,
+        Ok(OrderStatus::Complete { .. })
+    ));
+    let history = paper
+        .order_history(&oldest.order_id)
+        .await
+        .expect("history");
+    assert_eq!(history.len(), 1);
+    let fills = paper.trades(Some(&oldest.order_id)).await.expect("fill");
+    assert_eq!(fills.len(), 1);
+    let orders = paper.orders().await.expect("orders");
+    assert_eq!(orders.len(), total);
+    assert_eq!(orders[0].order.tag, numbered(0), "oldest first");
+    assert_eq!(paper.trades(None).await.expect("fills").len(), total);
+    assert_eq!(paper.tags().await.expect("tags").len(), total);
+    let positions = paper.positions().await.expect("positions");
+    let bought = u64::try_from(total.div_ceil(2)).expect("small");
+    let sold = u64::try_from(total / 2).expect("small");
+    assert_eq!(
+        (positions[0].buy_quantity, positions[0].sell_quantity),
+        (bought, sold)
+    );
+    assert!(
+        matches!(
+            paper
+                .place_market(order(&numbered(0), "INFY", Side::Buy, 1))
+                .await,
+            Err(BrokerError::Rejected(_))
+        ),
+        "a tag only the file still holds is refused"
+    );
+}

@@ -74,10 +74,11 @@ impl Store {
         mut each: impl FnMut(StoredSymbol) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
         let mut trades = self.load_trades().await?;
+        // The driver's rows are dropped as soon as they are read: a shadowed binding
+        // would keep all of them (every column of 10,000 rows) until the end.
         let rows = sqlx::query("SELECT * FROM symbols ORDER BY symbol")
             .fetch_all(self.pool())
-            .await?;
-        let rows = rows
+            .await?
             .iter()
             .map(|row| Ok((row.try_get::<String, _>("symbol")?, symbol_row(row)?)))
             .collect::<Result<Vec<_>, EngineError>>()?;
