@@ -339,6 +339,31 @@ mod tests {
     use super::*;
     use crate::ManualClock;
 
+    /// The `fn` names of the block that starts with the line `header` (up to the
+    /// first line that is a lone `}`), at one level of indentation.
+    fn methods_of(source: &str, header: &str) -> std::collections::BTreeSet<String> {
+        source
+            .lines()
+            .skip_while(|line| !line.starts_with(header))
+            .skip(1)
+            .take_while(|line| *line != "}")
+            .filter_map(|line| line.strip_prefix("    fn "))
+            .filter_map(|rest| rest.split(['(', '<']).next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every `Broker` method is forwarded: one left to the trait's default would be
+    /// silently switched off for every Kite engine (it once hid `keep_warm`).
+    #[test]
+    fn the_session_watch_forwards_every_broker_method() {
+        let wanted = methods_of(include_str!("broker.rs"), "pub trait Broker");
+        let forwarded = methods_of(include_str!("session.rs"), "impl Broker for SessionWatch");
+        assert!(wanted.len() > 20, "the trait was read: {wanted:?}");
+        let missing: Vec<_> = wanted.difference(&forwarded).collect();
+        assert!(missing.is_empty(), "not forwarded: {missing:?}");
+    }
+
     /// A broker whose session died: every call answers `SessionExpired`.
     struct Dead;
 
