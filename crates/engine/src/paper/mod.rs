@@ -141,15 +141,11 @@ impl PaperBroker {
 
     /// Every order of the book, oldest first.
     async fn all_orders(&self) -> Result<Vec<PaperOrder>, BrokerError> {
-        {
-            let book = self.book();
-            if book.is_whole() {
-                return Ok(book.orders().cloned().collect());
-            }
-        }
+        // Only a book with a file lets orders go from memory.
+        let whole = self.book().is_whole();
         match &self.file {
-            Some(file) => file.orders().await.map_err(unreadable),
-            None => Ok(Vec::new()),
+            Some(file) if !whole => file.orders().await.map_err(unreadable),
+            _ => Ok(self.book().orders().cloned().collect()),
         }
     }
 

@@ -96,6 +96,24 @@ impl Env {
         }
     }
 
+    /// After [`Env::setup`], a breakout filled at 106.05: long, target 109.2315,
+    /// stop 104.9895 (with exchange-side protection, an SL-M at 105 or a GTT).
+    pub async fn enter_long(&self) {
+        self.setup().await;
+        self.price("106.05");
+        let (h, l, c) = BREAKOUT;
+        let report = self
+            .engine
+            .candle(sym("INFY"), candle(h, l, c))
+            .await
+            .expect("breakout");
+        assert!(
+            matches!(report.entry, Some(EntryOutcome::Filled { .. })),
+            "{:?}",
+            report.entry
+        );
+    }
+
     pub fn placements(&self) -> Vec<LoggedRequest> {
         lock(&self.sim.shared().log)
             .iter()
@@ -263,18 +281,7 @@ async fn the_keep_warm_step_reads_only_while_a_trade_is_open() {
     assert!(!env.engine.keep_warm_step().await.expect("step"));
     assert_eq!(profile_reads(), 0, "nothing open, nothing to keep warm");
 
-    env.setup().await;
-    env.price("106.05");
-    let (h, l, c) = BREAKOUT;
-    let report = env
-        .engine
-        .candle(sym("INFY"), candle(h, l, c))
-        .await
-        .expect("breakout");
-    assert!(
-        matches!(report.entry, Some(EntryOutcome::Filled { .. })),
-        "{report:?}"
-    );
+    env.enter_long().await;
     assert!(env.engine.keep_warm_step().await.expect("step"));
     assert_eq!(profile_reads(), 1);
 

@@ -11,15 +11,15 @@ use kite_sim::Faults;
 use kite_sim::shared::lock;
 use kite_sim::status::Status;
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, Engine, EngineConfig, EntryOutcome, ExitOutcome, FoundOrder,
-    KiteAdapter, Ohlc, OrderId, OrderReport, OrderStatus, PaperBroker, PositionReport,
-    PositionState, Protection, StopOrder, Symbol, TradeFilter,
+    BoxFuture, Broker, BrokerError, Engine, EngineConfig, ExitOutcome, FoundOrder, KiteAdapter,
+    Ohlc, OrderId, OrderReport, OrderStatus, PaperBroker, PositionReport, PositionState,
+    Protection, StopOrder, Symbol, TradeFilter,
 };
 use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{ExitReason, Relevel, StrategyParams};
 use sqlx::{ConnectOptions, Row};
 
-use crate::helpers::{BREAKOUT, candle, p, start_with, sym};
+use crate::helpers::{candle, p, start_with, sym};
 use crate::kite::{Env, adapter, field, sim};
 
 /// Ten units a trade, so a stop can fill in part.
@@ -167,23 +167,6 @@ async fn spawn_armed(faults: Option<Faults>) -> (Env, Arc<Audited>) {
     (Env { sim, engine, dir }, audited)
 }
 
-/// Enters long at 106.05 (stop 104.9895): the stop rests as an SL-M at 105.
-async fn enter(env: &Env) {
-    env.setup().await;
-    env.price("106.05");
-    let (h, l, c) = BREAKOUT;
-    let report = env
-        .engine
-        .candle(sym("INFY"), candle(h, l, c))
-        .await
-        .expect("breakout");
-    assert!(
-        matches!(report.entry, Some(EntryOutcome::Filled { .. })),
-        "{:?}",
-        report.entry
-    );
-}
-
 fn database(env: &Env) -> PathBuf {
     env.dir.path().join("kitebreak.db")
 }
@@ -231,7 +214,7 @@ async fn last_closed(engine: &Engine) -> kitebreak_engine::ClosedTradeRecord {
 #[tokio::test]
 async fn an_entry_fill_places_a_tagged_sl_m_stop_whose_intent_is_durable_first() {
     let (env, audited) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     let sent = env.placements();
     assert_eq!(sent.len(), 2, "entry and stop: {sent:?}");
     let stop = &sent[1];
@@ -264,7 +247,7 @@ async fn an_entry_fill_places_a_tagged_sl_m_stop_whose_intent_is_durable_first()
 #[tokio::test]
 async fn a_target_exit_cancels_the_stop_before_it_sells() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.price("110");
     let report = env
         .engine
@@ -305,7 +288,7 @@ async fn a_target_exit_cancels_the_stop_before_it_sells() {
 #[tokio::test]
 async fn a_stop_that_filled_first_closes_the_trade_and_no_second_exit_is_sent() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     // Through the stop: the SL-M fills at the exchange, then kitebreak sees the price.
     env.price("104");
     env.engine
@@ -334,7 +317,7 @@ async fn a_partly_filled_stop_leaves_only_the_remainder_to_exit() {
         ..Faults::default()
     }))
     .await;
-    enter(&env).await;
+    env.enter_long().await;
     env.engine
         .set_monitoring(false)
         .await
@@ -378,7 +361,7 @@ async fn a_partly_filled_stop_leaves_only_the_remainder_to_exit() {
 #[tokio::test]
 async fn a_stop_that_fires_while_running_closes_the_trade_from_its_fill() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     // 105 reaches the SL-M's trigger (105) but not kitebreak's own stop (104.9895).
     env.price("105");
     env.engine
@@ -404,7 +387,7 @@ async fn a_stop_that_fires_while_running_closes_the_trade_from_its_fill() {
 #[tokio::test]
 async fn after_a_restart_a_stop_that_filled_while_down_closes_the_trade() {
     let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.engine.shutdown().await;
     env.price("104.5");
     restart(&mut env).await;
@@ -428,7 +411,7 @@ async fn after_a_restart_a_stop_that_filled_while_down_closes_the_trade() {
 #[tokio::test]
 async fn after_a_restart_a_resting_stop_keeps_guarding_and_is_cancelled_on_exit() {
     let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     let tag = stops(&database(&env)).await[0].0.clone();
     restart(&mut env).await;
     let status = env.engine.status(sym("INFY")).await.expect("status");
@@ -462,7 +445,7 @@ async fn a_rejected_stop_is_raised_and_the_trade_stays_open_and_watched() {
         ..Faults::default()
     }))
     .await;
-    enter(&env).await;
+    env.enter_long().await;
     // Kite accepts the placement and rejects the order: the next check sees it.
     env.engine.protect_step().await.expect("protect step");
     let status = env.engine.status(sym("INFY")).await.expect("status");
@@ -496,7 +479,7 @@ async fn a_rejected_stop_is_raised_and_the_trade_stays_open_and_watched() {
 #[tokio::test]
 async fn flatten_cancels_the_stop_before_it_exits() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     let status = env
         .engine
         .set_kill_switch(kitebreak_engine::risk::KillSwitch::Flatten)
@@ -515,7 +498,7 @@ async fn flatten_cancels_the_stop_before_it_exits() {
 #[tokio::test]
 async fn a_stop_that_cannot_be_cancelled_sends_no_exit_and_the_exit_is_retried() {
     let (env, audited) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     // The cancel's answer is lost: the stop may still be working, so no exit goes out.
     audited
         .cancel_fails
@@ -545,7 +528,7 @@ async fn a_stop_that_cannot_be_cancelled_sends_no_exit_and_the_exit_is_retried()
 #[tokio::test]
 async fn a_forced_reset_cancels_the_stop_and_refuses_while_it_may_still_rest() {
     let (env, audited) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     // The cancel fails: dropping the trade would leave a stop nobody watches.
     set(&audited.cancel_fails, true);
     let refused = env.engine.reset(sym("INFY"), true).await;
@@ -574,7 +557,7 @@ async fn a_stop_of_unknown_outcome_the_book_does_not_show_yet_blocks_the_exit_un
     // The stop rests at the exchange, but its answer was lost and the book is late.
     set(&audited.stop_answer_lost, true);
     set(&audited.hide_stops, true);
-    enter(&env).await;
+    env.enter_long().await;
     assert_eq!(env.placements().len(), 2, "entry and stop");
     let outcome = env.engine.exit(sym("INFY")).await;
     assert!(outcome.is_err(), "{outcome:?}");
@@ -605,7 +588,7 @@ async fn a_stop_the_book_does_not_show_after_a_restart_still_blocks_a_second_clo
     let (mut env, audited) = spawn_protected().await;
     set(&audited.stop_answer_lost, true);
     set(&audited.hide_stops, true);
-    enter(&env).await;
+    env.enter_long().await;
     // Restarted while the book still does not show the resting stop.
     env.engine.shutdown().await;
     env.engine = start_with(env.dir.path(), audited.clone(), protected).await;
@@ -638,7 +621,7 @@ async fn a_stop_the_book_does_not_show_after_a_restart_still_blocks_a_second_clo
 #[tokio::test]
 async fn no_new_stop_is_placed_while_an_exit_is_pending() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.sim.set_faults(Faults {
         reject_next_order: 1,
         ..Faults::default()

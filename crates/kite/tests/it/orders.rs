@@ -222,11 +222,17 @@ async fn counting_relay(upstream: std::net::SocketAddr) -> (String, Arc<AtomicUs
     (url, accepted)
 }
 
-/// An exit must not pay for a TCP (in production, TLS) connect: placements reuse the
-/// API client's kept-alive connection. (Only while it is pooled: the official crate's
-/// reqwest client drops a connection idle for 90 s.)
-#[tokio::test]
-async fn successive_placements_reuse_one_kept_alive_connection() {
+/// A broker on kite-sim (INFY at 1500) whose REST calls go through a counting relay,
+/// its instruments loaded.
+struct Relayed {
+    sim: kite_sim::SimHandle,
+    broker: KiteBroker,
+    /// Connections the relay accepted.
+    accepted: Arc<AtomicUsize>,
+    _dir: tempfile::TempDir,
+}
+
+async fn relayed() -> Relayed {
     let sim = kite_sim::Sim::start(kite_sim::SimConfig::for_tests(crate::helpers::start()))
         .await
         .expect("sim");
@@ -237,6 +243,25 @@ async fn successive_placements_reuse_one_kept_alive_connection() {
     let token = kiteconnect::AccessToken::new(crate::helpers::TOKEN).expect("token");
     let broker = KiteBroker::new(config, kitebreak_kite::SessionState::new(Some(token)));
     broker.load_instruments().await.expect("instruments");
+    Relayed {
+        sim,
+        broker,
+        accepted,
+        _dir: dir,
+    }
+}
+
+/// An exit must not pay for a TCP (in production, TLS) connect: placements reuse the
+/// API client's kept-alive connection. (Only while it is pooled: the official crate's
+/// reqwest client drops a connection idle for 90 s.)
+#[tokio::test]
+async fn successive_placements_reuse_one_kept_alive_connection() {
+    let Relayed {
+        sim,
+        broker,
+        accepted,
+        _dir,
+    } = relayed().await;
     // The first call of the API client opens its connection (the instrument dump
     // has a client of its own); the placements after it must not.
     broker
@@ -267,16 +292,12 @@ async fn successive_placements_reuse_one_kept_alive_connection() {
 /// for the quiet time, and nothing sooner or without a usable session.
 #[tokio::test]
 async fn keep_warm_reads_on_the_kept_alive_connection_only_after_a_quiet_time() {
-    let sim = kite_sim::Sim::start(kite_sim::SimConfig::for_tests(crate::helpers::start()))
-        .await
-        .expect("sim");
-    sim.set_price("NSE:INFY", crate::helpers::price("1500"));
-    let (url, accepted) = counting_relay(sim.addr()).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = crate::helpers::config_for(&url, &sim.ws_url(), dir.path());
-    let token = kiteconnect::AccessToken::new(crate::helpers::TOKEN).expect("token");
-    let broker = KiteBroker::new(config, kitebreak_kite::SessionState::new(Some(token)));
-    broker.load_instruments().await.expect("instruments");
+    let Relayed {
+        sim,
+        broker,
+        accepted,
+        _dir,
+    } = relayed().await;
     broker
         .place_order(&market_buy("kbwarm2"))
         .await

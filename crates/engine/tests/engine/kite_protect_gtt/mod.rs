@@ -14,15 +14,15 @@ use std::sync::{Arc, Mutex};
 
 use kite_sim::shared::lock;
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, Engine, EngineConfig, EntryOutcome, ExitOutcome, FoundOrder,
-    KiteAdapter, KiteProduct, OcoId, OcoOrder, OcoReport, Ohlc, OrderId, OrderReport, OrderStatus,
+    BoxFuture, Broker, BrokerError, Engine, EngineConfig, ExitOutcome, FoundOrder, KiteAdapter,
+    KiteProduct, OcoId, OcoOrder, OcoReport, Ohlc, OrderId, OrderReport, OrderStatus,
     PositionReport, PositionState, Protection, Symbol, TradeFilter,
 };
 use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{ExitReason, Relevel, StrategyParams};
 use sqlx::{ConnectOptions, Row};
 
-use crate::helpers::{BREAKOUT, candle, p, start_with, sym};
+use crate::helpers::{candle, p, start_with, sym};
 use crate::kite::{Env, adapter, field, sim};
 
 /// Ten units a trade, guarded by a GTT.
@@ -164,23 +164,6 @@ async fn spawn_protected() -> (Env, Arc<Audited>) {
     (Env { sim, engine, dir }, audited)
 }
 
-/// Enters long at 106.05 (stop 104.9895, target 109.2315).
-async fn enter(env: &Env) {
-    env.setup().await;
-    env.price("106.05");
-    let (h, l, c) = BREAKOUT;
-    let report = env
-        .engine
-        .candle(sym("INFY"), candle(h, l, c))
-        .await
-        .expect("breakout");
-    assert!(
-        matches!(report.entry, Some(EntryOutcome::Filled { .. })),
-        "{:?}",
-        report.entry
-    );
-}
-
 fn database(env: &Env) -> PathBuf {
     env.dir.path().join("kitebreak.db")
 }
@@ -222,7 +205,7 @@ async fn last_closed(engine: &Engine) -> kitebreak_engine::ClosedTradeRecord {
 #[tokio::test]
 async fn a_cnc_entry_fill_places_a_two_leg_gtt_at_the_stop_and_target_after_its_intent() {
     let (env, audited) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     let gtts = requests(&env, "POST", "/gtt/triggers");
     assert_eq!(gtts.len(), 1, "one GTT");
     let sent = &gtts[0].1;
@@ -266,7 +249,7 @@ async fn a_cnc_entry_fill_places_a_two_leg_gtt_at_the_stop_and_target_after_its_
 #[tokio::test]
 async fn a_target_exit_deletes_the_gtt_before_its_one_sell() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     // kitebreak's candle reaches the target; the market is just below the GTT's 109.25.
     env.price("109.24");
     let report = env
@@ -297,7 +280,7 @@ async fn a_target_exit_deletes_the_gtt_before_its_one_sell() {
 #[tokio::test]
 async fn a_target_leg_that_fires_while_running_closes_the_trade_at_a_profit() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.price("109.3");
     env.engine.protect_step().await.expect("protect step");
     let status = env.engine.status(sym("INFY")).await.expect("status");
@@ -313,7 +296,7 @@ async fn a_target_leg_that_fires_while_running_closes_the_trade_at_a_profit() {
 #[tokio::test]
 async fn a_gtt_deleted_elsewhere_is_raised_and_the_trade_stays_open_and_watched() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.sim
         .shared()
         .with_world(|world, now| world.delete_gtt(1, now))
@@ -346,7 +329,7 @@ async fn a_gtt_deleted_elsewhere_is_raised_and_the_trade_stays_open_and_watched(
 #[tokio::test]
 async fn a_gtt_that_fired_first_closes_the_trade_from_its_order_and_no_exit_is_sent() {
     let (env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     // Through the stop: the GTT's stop leg fires and fills at the exchange first.
     env.price("104");
     env.engine
@@ -367,7 +350,7 @@ async fn a_gtt_that_fired_first_closes_the_trade_from_its_order_and_no_exit_is_s
 async fn a_gtt_whose_answer_was_lost_is_found_by_its_terms_and_deleted_before_the_exit() {
     let (env, audited) = spawn_protected().await;
     audited.lose_answer.store(true, Ordering::SeqCst);
-    enter(&env).await;
+    env.enter_long().await;
     assert_eq!(
         gtt_rows(&database(&env)).await[0].2,
         None,
@@ -389,7 +372,7 @@ async fn a_gtt_of_unknown_outcome_not_listed_yet_is_neither_doubled_nor_exited_b
     let (env, audited) = spawn_protected().await;
     audited.lose_answer.store(true, Ordering::SeqCst);
     audited.hide_listing.store(true, Ordering::SeqCst);
-    enter(&env).await;
+    env.enter_long().await;
     // The checks and the exit do not take it as lost within the look-up window.
     env.engine.protect_step().await.expect("protect step");
     assert_eq!(
@@ -416,7 +399,7 @@ async fn a_gtt_of_unknown_outcome_not_listed_yet_is_neither_doubled_nor_exited_b
 #[tokio::test]
 async fn a_gtt_that_cannot_be_deleted_sends_no_exit() {
     let (env, audited) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     audited.delete_fails.store(true, Ordering::SeqCst);
     let outcome = env.engine.exit(sym("INFY")).await;
     assert!(outcome.is_err(), "{outcome:?}");

@@ -2,7 +2,7 @@
 
 use sqlx::ConnectOptions;
 
-use super::{database, enter, gtt_rows, json, last_closed, requests, restart, spawn_protected};
+use super::{database, gtt_rows, json, last_closed, requests, restart, spawn_protected};
 use crate::helpers::{p, sym};
 use kitebreak_engine::{ExitOutcome, PositionState};
 use kitebreak_strategy::ExitReason;
@@ -10,7 +10,7 @@ use kitebreak_strategy::ExitReason;
 #[tokio::test]
 async fn a_gtt_that_fired_while_kitebreak_was_stopped_closes_the_trade_at_restart() {
     let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.engine.shutdown().await;
     env.price("104.5");
     restart(&mut env).await;
@@ -41,7 +41,7 @@ async fn a_gtt_that_fired_while_kitebreak_was_stopped_closes_the_trade_at_restar
 #[tokio::test]
 async fn after_a_restart_an_active_gtt_keeps_guarding_and_is_deleted_on_exit() {
     let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     let tag = gtt_rows(&database(&env)).await[0].0.clone();
     restart(&mut env).await;
     let status = env.engine.status(sym("INFY")).await.expect("status");
@@ -64,7 +64,7 @@ async fn after_a_restart_an_active_gtt_keeps_guarding_and_is_deleted_on_exit() {
 #[tokio::test]
 async fn at_start_a_gtt_whose_trade_is_gone_is_deleted() {
     let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.engine.shutdown().await;
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(database(&env));
     let mut db = options.connect().await.expect("open database");
@@ -89,7 +89,7 @@ async fn at_start_a_gtt_whose_trade_is_gone_is_deleted() {
 #[tokio::test]
 async fn a_gtt_for_other_units_than_the_trade_holds_is_modified_to_them() {
     let (mut env, _) = spawn_protected().await;
-    enter(&env).await;
+    env.enter_long().await;
     env.engine.shutdown().await;
     // Six of the ten units closed elsewhere while kitebreak was stopped.
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(database(&env));
