@@ -7,27 +7,41 @@
 //!
 //! Set-up: kite-sim with `--symbols` synthetic NSE equities; the engine (production
 //! defaults: 64 shards, SQLite WAL `synchronous=FULL` in `--dir` or a temporary
-//! directory, the retry and enforce loops running) over the Kite adapter, its REST
-//! calls going through a loopback TCP relay that notes when each `POST /orders`
-//! request arrives, its ticker connected to kite-sim directly. Every symbol gets five
-//! candles and a breakout, so each opens a long trade filled by kite-sim and is
+//! directory, the retry and enforce loops running) over the Kite adapter. Both of its
+//! connections to kite-sim pass a loopback TCP relay ([`relay`]): the REST one notes
+//! when each `POST /orders` request arrives, the ticker one when each tick frame
+//! kite-sim writes is read (and forwards it before looking at it). Every symbol gets
+//! five candles and a breakout, so each opens a long trade filled by kite-sim and is
 //! subscribed on the ticker.
 //!
 //! Then, one symbol at a time, `--spacing-ms` apart (Kite's placement budget is 10/s
 //! and 400/min; the adapter's governor would otherwise hold orders back, and the
 //! run reports any such wait), the sim's price of that symbol is set above its
-//! target. Two figures per exit, from the instant just before `set_price` (kite-sim
-//! then builds and writes the tick frame; that work is inside the figure):
+//! target. The figures per exit start at **tick**: the instant the relay read the
+//! frame carrying that symbol's tick, i.e. the tick on the wire, where Kite's latency
+//! ends and kitebreak's begins. The relay's forwarding write is inside the figures.
 //!
-//! - **tick → POST at kite-sim**: until the relay reads the first bytes of the exit's
-//!   `POST /orders` from the engine's socket (what kite-sim would see arrive);
+//! - **tick → POST on the wire** (the target's figure): until the exit's
+//!   `POST /orders` is on kite-sim's socket, by the kernel's receive timestamp of
+//!   its first bytes (on loopback, taken as the engine's write delivers them);
+//! - **tick → POST read by relay**: until the relay's read returns those bytes,
+//!   i.e. the same plus the relay task's own wake-up (the figure reported as
+//!   "tick → POST at kite-sim" on 2026-12-04 and 2026-12-07 00:44–00:52 UTC);
 //! - **tick → place_order**: until the engine calls the broker's `place_market`
-//!   (ticker decode, routing, the shard's exit check, the exit intent's durable
-//!   commit), i.e. the engine's part without the HTTP client.
+//!   (ticker decode, routing, the shard's exit check, the send journal's line for
+//!   the armed exit), i.e. the engine's part without the HTTP client;
+//! - **set_price → tick** and **set_price → POST**: the same from the instant just
+//!   before `set_price` (to the relay's read), so kite-sim's own work (the price change, waking its
+//!   connection task, building and writing the frame) is added. Runs recorded up
+//!   to 2026-12-04 22:15 UTC reported only this last figure, as "tick → POST".
 //!
-//! `--probe-feed` adds a third figure, **tick → engine feed**: until the adapter's
-//! feed event for the tick is seen (the ticker path alone), at the cost of one more
-//! channel hop in front of the engine (so the other two figures grow by that hop).
+//! `--probe-feed` adds **tick → engine feed**: until the adapter's feed event for the
+//! tick is seen (the ticker path alone), at the cost of one more channel hop in front
+//! of the engine (so the other figures grow by that hop).
+//!
+//! The run also prints the machine's steal time while measuring (the hypervisor
+//! running something else on a vCPU that wanted to run) and the three slowest exits
+//! split into their parts, so a tail can be told apart from the engine's own time.
 //!
 //! `--noise-per-sec N` adds N in-band price changes a second on the other symbols
 //! (no exits) while the exits are measured, so the ticker path is busy.
@@ -36,23 +50,26 @@
 //! redirect it to a file): without it no subscriber is installed and every log call
 //! on the path costs nothing, which `serve` does not enjoy.
 
-use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use kite_sim::{Sim, SimConfig, SimHandle};
 use kitebreak_engine::{
-    BoxFuture, Broker, BrokerError, CandleInput, Engine, EngineConfig, FeedEvent, FeedSource,
-    FeedState, FoundOrder, KiteAdapter, MarketOrder, Ohlc, OrderId, OrderReport, OrderStatus,
-    PositionReport, PositionState, Symbol, ThrottleWaits, TradeFilter,
+    CandleInput, Engine, EngineConfig, FeedState, KiteAdapter, PositionState, Symbol, TradeFilter,
 };
 use kitebreak_kite::{KiteBroker, KiteConfig, SessionState};
 use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{Candle, Relevel, StrategyParams};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+mod relay;
+mod timed;
+
+use relay::{FRESH_POSTS, REST_CONNECTIONS, UNSTAMPED_POSTS};
+use timed::Timed;
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -117,6 +134,11 @@ fn name(i: usize) -> String {
     format!("SYM{i:04}")
 }
 
+/// The instrument token of symbol `i`: its exchange token and NSE's segment (1).
+fn token_of(i: usize) -> u32 {
+    ((100_000 + i as u32) << 8) | 1
+}
+
 /// An instrument dump of `n` synthetic NSE equities.
 fn instruments(n: usize, path: &std::path::Path) -> Result<(), Failure> {
     let mut csv = String::from(
@@ -124,7 +146,7 @@ fn instruments(n: usize, path: &std::path::Path) -> Result<(), Failure> {
     );
     for i in 0..n {
         let exchange_token = 100_000 + i as u32;
-        let token = (exchange_token << 8) | 1;
+        let token = token_of(i);
         let name = name(i);
         csv.push_str(&format!(
             "{token},{exchange_token},{name},{name},0.0,,0.0,0.05,1,EQ,NSE,NSE\n"
@@ -132,195 +154,6 @@ fn instruments(n: usize, path: &std::path::Path) -> Result<(), Failure> {
     }
     std::fs::write(path, csv)?;
     Ok(())
-}
-
-/// TCP connections the engine opened to kite-sim's REST port.
-static REST_CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// `POST /orders` requests that were the first request on their connection (the
-/// order paid for a TCP connect instead of reusing a pooled connection).
-static FRESH_POSTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// A loopback relay in front of kite-sim's REST port: every connection is copied
-/// both ways; each read from the engine that starts a `POST /orders` request is
-/// reported with the instant it was read. Connections are counted in
-/// [`REST_CONNECTIONS`]: a warm, kept-alive client opens none per order.
-async fn relay(listener: TcpListener, upstream: SocketAddr, posts: mpsc::UnboundedSender<Instant>) {
-    while let Ok((client, _)) = listener.accept().await {
-        REST_CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let posts = posts.clone();
-        tokio::spawn(async move {
-            let Ok(server) = TcpStream::connect(upstream).await else {
-                return;
-            };
-            let _ = (client.set_nodelay(true), server.set_nodelay(true));
-            let (mut from_client, mut to_client) = client.into_split();
-            let (mut from_server, mut to_server) = server.into_split();
-            let up = async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut first = true;
-                loop {
-                    let n = match from_client.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let at = Instant::now();
-                    if buf[..n].starts_with(b"POST /orders") {
-                        let _ = posts.send(at);
-                        if first {
-                            FRESH_POSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                    first = false;
-                    if to_server.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = to_server.shutdown().await;
-            };
-            let down = async move {
-                let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
-                let _ = to_client.shutdown().await;
-            };
-            tokio::join!(up, down);
-        });
-    }
-}
-
-/// The Kite adapter, noting when the engine asks for each placement (and, with
-/// `--probe-feed`, when each tick leaves the adapter's feed: one more channel hop).
-struct Timed {
-    kite: KiteAdapter,
-    placed: mpsc::UnboundedSender<(Instant, Symbol)>,
-    fed: Option<mpsc::UnboundedSender<(Instant, Symbol)>>,
-}
-
-impl Broker for Timed {
-    fn name(&self) -> &'static str {
-        self.kite.name()
-    }
-    fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
-        let _ = self.placed.send((Instant::now(), order.symbol.clone()));
-        self.kite.place_market(order)
-    }
-    fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
-        self.kite.final_status(id)
-    }
-    fn ltp<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Price, BrokerError>> {
-        self.kite.ltp(symbol)
-    }
-    fn ohlc<'a>(&'a self, symbol: &'a Symbol) -> BoxFuture<'a, Result<Ohlc, BrokerError>> {
-        self.kite.ohlc(symbol)
-    }
-    fn find_by_tag<'a>(
-        &'a self,
-        tag: &'a str,
-    ) -> BoxFuture<'a, Result<Option<FoundOrder>, BrokerError>> {
-        self.kite.find_by_tag(tag)
-    }
-    fn shows_orders_late(&self) -> bool {
-        self.kite.shows_orders_late()
-    }
-    fn exchange_account(&self) -> bool {
-        self.kite.exchange_account()
-    }
-    fn ltp_many<'a>(
-        &'a self,
-        symbols: &'a [Symbol],
-    ) -> BoxFuture<'a, Result<Vec<(Symbol, Price)>, BrokerError>> {
-        self.kite.ltp_many(symbols)
-    }
-    fn orders(&self) -> BoxFuture<'_, Result<Vec<OrderReport>, BrokerError>> {
-        self.kite.orders()
-    }
-    fn keep_warm(&self) -> BoxFuture<'_, Result<bool, BrokerError>> {
-        self.kite.keep_warm()
-    }
-    fn positions(&self) -> BoxFuture<'_, Result<Vec<PositionReport>, BrokerError>> {
-        self.kite.positions()
-    }
-    fn session(&self) -> Option<SessionState> {
-        self.kite.session()
-    }
-    fn start_feed(&self) -> Option<FeedSource> {
-        let mut feed = self.kite.start_feed()?;
-        let Some(fed) = self.fed.clone() else {
-            return Some(feed);
-        };
-        let (out, probed) = mpsc::channel(4096);
-        tokio::spawn(async move {
-            while let Some(event) = feed.next().await {
-                if let FeedEvent::Tick { symbol, .. } = &event {
-                    let _ = fed.send((Instant::now(), symbol.clone()));
-                }
-                if out.send(event).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Some(FeedSource::channel(probed))
-    }
-    fn throttle_waits(&self) -> Vec<ThrottleWaits> {
-        self.kite.throttle_waits()
-    }
-    fn stop_feed(&self) {
-        self.kite.stop_feed();
-    }
-    fn watch(&self, symbol: &Symbol) {
-        self.kite.watch(symbol);
-    }
-    fn unwatch(&self, symbol: &Symbol) {
-        self.kite.unwatch(symbol);
-    }
-    fn verify_postback(&self, body: &[u8]) -> Result<kitebreak_engine::OrderUpdate, BrokerError> {
-        self.kite.verify_postback(body)
-    }
-    fn place_stop(
-        &self,
-        order: kitebreak_engine::StopOrder,
-    ) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
-        self.kite.place_stop(order)
-    }
-    fn cancel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
-        self.kite.cancel(id)
-    }
-    fn place_oco(
-        &self,
-        order: kitebreak_engine::OcoOrder,
-    ) -> BoxFuture<'_, Result<kitebreak_engine::OcoId, BrokerError>> {
-        self.kite.place_oco(order)
-    }
-    fn modify_oco<'a>(
-        &'a self,
-        id: &'a str,
-        order: kitebreak_engine::OcoOrder,
-    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoId, BrokerError>> {
-        self.kite.modify_oco(id, order)
-    }
-    fn cancel_oco<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoReport, BrokerError>> {
-        self.kite.cancel_oco(id)
-    }
-    fn oco_status<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<kitebreak_engine::OcoReport, BrokerError>> {
-        self.kite.oco_status(id)
-    }
-    fn ocos(&self) -> BoxFuture<'_, Result<Vec<kitebreak_engine::OcoReport>, BrokerError>> {
-        self.kite.ocos()
-    }
-    fn find_oco<'a>(
-        &'a self,
-        order: &'a kitebreak_engine::OcoOrder,
-    ) -> BoxFuture<'a, Result<Option<kitebreak_engine::OcoReport>, BrokerError>> {
-        self.kite.find_oco(order)
-    }
-    fn order_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<FoundOrder, BrokerError>> {
-        self.kite.order_status(id)
-    }
 }
 
 fn placement_waits(engine: &Engine) -> (u64, Duration) {
@@ -336,6 +169,13 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
+}
+
+/// The machine's steal time so far (`/proc/stat`, all CPUs, in USER_HZ ticks,
+/// 10 ms each): time the hypervisor ran something else while a vCPU wanted to run.
+fn steal_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    stat.lines().next()?.split_whitespace().nth(8)?.parse().ok()
 }
 
 /// p50/p90/p99/max of `samples`, microseconds.
@@ -400,10 +240,14 @@ async fn main() -> Result<(), Failure> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let rest = format!("http://{}", listener.local_addr()?);
     let (posts_tx, mut posts) = mpsc::unbounded_channel();
-    tokio::spawn(relay(listener, sim.addr(), posts_tx));
+    tokio::spawn(relay::rest(listener, sim.addr(), posts_tx));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let ws = format!("ws://{}", listener.local_addr()?);
+    let (frames_tx, mut frames) = mpsc::unbounded_channel();
+    tokio::spawn(relay::ticker(listener, sim.addr(), frames_tx));
 
     let mut kite_config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, &dir)
-        .with_roots(rest, sim.ws_url())
+        .with_roots(rest, ws)
         .with_secret(kite_sim::config::DEFAULT_API_SECRET)?;
     kite_config.ticker_silence = Duration::from_secs(5);
     let token = kiteconnect::AccessToken::new("test_access_token")?;
@@ -464,6 +308,7 @@ async fn main() -> Result<(), Failure> {
     while placed.try_recv().is_ok() {}
     while posts.try_recv().is_ok() {}
     while fed.try_recv().is_ok() {}
+    while frames.try_recv().is_ok() {}
     println!("set up in {:.1} s", started.elapsed().as_secs_f64());
 
     let noise = Arc::new(Mutex::new(true));
@@ -494,14 +339,19 @@ async fn main() -> Result<(), Failure> {
 
     let (waits_before, _) = placement_waits(&engine);
     let load_before = load_average();
+    let steal_before = steal_ticks();
     let ticks_before = engine.feed_stats().ticks;
     let mut to_post = Vec::with_capacity(symbols.len());
+    let mut to_post_read = Vec::with_capacity(symbols.len());
+    let mut slowest = Vec::with_capacity(symbols.len());
     let mut to_place = Vec::with_capacity(symbols.len());
     let mut to_feed = Vec::with_capacity(symbols.len());
+    let mut set_to_post = Vec::with_capacity(symbols.len());
+    let mut set_to_wire = Vec::with_capacity(symbols.len());
     let measured = Instant::now();
-    let connections_before = REST_CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed);
-    let fresh_before = FRESH_POSTS.load(std::sync::atomic::Ordering::Relaxed);
-    for symbol in &symbols {
+    let connections_before = REST_CONNECTIONS.load(Ordering::Relaxed);
+    let fresh_before = FRESH_POSTS.load(Ordering::Relaxed);
+    for (i, symbol) in symbols.iter().enumerate() {
         let next = Instant::now() + options.spacing;
         let sent = Instant::now();
         sim.set_price(&key(symbol), p("110")?);
@@ -512,16 +362,37 @@ async fn main() -> Result<(), Failure> {
         if &placed_symbol != symbol {
             return Err(format!("placement for {placed_symbol}, expected {symbol}").into());
         }
-        let posted_at = tokio::time::timeout(Duration::from_secs(10), posts.recv())
+        let post = tokio::time::timeout(Duration::from_secs(10), posts.recv())
             .await?
             .ok_or("the relay ended")?;
-        to_place.push(placed_at - sent);
-        to_post.push(posted_at - sent);
+        // The first frame after `sent` with this symbol's tick in it (the relay
+        // forwards a frame before reporting it, so it may come after the POST).
+        let token = token_of(i);
+        let wire = loop {
+            let (at, tokens) = tokio::time::timeout(Duration::from_secs(10), frames.recv())
+                .await?
+                .ok_or("the ticker relay ended")?;
+            if at >= sent && tokens.contains(&token) {
+                break at;
+            }
+        };
+        to_place.push(placed_at - wire);
+        slowest.push((
+            post.arrived.saturating_duration_since(wire),
+            placed_at.saturating_duration_since(wire),
+            post.read.saturating_duration_since(post.arrived),
+        ));
+        to_post.push(post.arrived.saturating_duration_since(wire));
+        to_post_read.push(post.read - wire);
+        set_to_post.push(post.read - sent);
+        set_to_wire.push(wire - sent);
         tokio::time::sleep_until(next.into()).await;
-        // The first tick of this symbol after `sent` (noise ticks of others skipped).
+        while frames.try_recv().is_ok() {}
+        // The first tick of this symbol after it was on the wire (noise ticks of
+        // others skipped).
         while let Ok((at, fed_symbol)) = fed.try_recv() {
-            if &fed_symbol == symbol && at >= sent {
-                to_feed.push(at - sent);
+            if &fed_symbol == symbol && at >= wire {
+                to_feed.push(at - wire);
                 while fed.try_recv().is_ok() {}
                 break;
             }
@@ -551,22 +422,45 @@ async fn main() -> Result<(), Failure> {
     );
     println!(
         "REST connections opened while measuring: {} ({} in all)",
-        REST_CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed) - connections_before,
-        REST_CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed)
+        REST_CONNECTIONS.load(Ordering::Relaxed) - connections_before,
+        REST_CONNECTIONS.load(Ordering::Relaxed)
     );
     println!(
         "exit POSTs sent on a new connection while measuring: {}",
-        FRESH_POSTS.load(std::sync::atomic::Ordering::Relaxed) - fresh_before
+        FRESH_POSTS.load(Ordering::Relaxed) - fresh_before
+    );
+    println!(
+        "exit POSTs without a kernel receive timestamp: {}",
+        UNSTAMPED_POSTS.load(Ordering::Relaxed)
     );
     println!(
         "load average before: {load_before}; after: {}",
         load_average()
     );
-    summary("tick -> POST at kite-sim", &mut to_post);
+    println!(
+        "steal while measuring: {} ticks of 10 ms",
+        match (steal_before, steal_ticks()) {
+            (Some(before), Some(after)) => (after - before).to_string(),
+            _ => "?".into(),
+        }
+    );
+    slowest.sort();
+    for (wire_to_post, wire_to_place, post_to_read) in slowest.iter().rev().take(3) {
+        println!(
+            "slow exit: tick -> POST on the wire {} µs, of which tick -> place_order {} µs; the relay read it {} µs later",
+            wire_to_post.as_micros(),
+            wire_to_place.as_micros(),
+            post_to_read.as_micros()
+        );
+    }
+    summary("tick -> POST on the wire", &mut to_post);
+    summary("tick -> POST read by relay", &mut to_post_read);
     summary("tick -> place_order", &mut to_place);
     if options.probe_feed {
         summary("tick -> engine feed", &mut to_feed);
     }
+    summary("set_price -> tick", &mut set_to_wire);
+    summary("set_price -> POST", &mut set_to_post);
     engine.shutdown().await;
     sim.shutdown().await;
     Ok(())
