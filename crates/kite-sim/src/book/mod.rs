@@ -21,13 +21,22 @@ use crate::status::{PLACEMENT, Status};
 /// Kite's per-account limit: 10 orders in one calendar second.
 pub const ORDERS_PER_SECOND: u32 = 10;
 
+/// Kite's per-account limit: 400 orders in one minute (counted per calendar minute
+/// of the counting seconds here; Kite's exact window is unconfirmed).
+pub const ORDERS_PER_MINUTE: u32 = 400;
+
+/// Kite's per-account limit: 5,000 order requests a day, refused ones included
+/// (kite-api.md §11). The sim's book is one trading day (it does not roll over).
+pub const ORDERS_PER_DAY: u32 = 5_000;
+
 /// Kite allows at most 25 modifications of one order.
 pub const MAX_MODIFICATIONS: u32 = 25;
 
 /// Why a book operation was refused outright (no order changed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// More than [`ORDERS_PER_SECOND`] placements in this second (HTTP 429).
+    /// More than [`ORDERS_PER_SECOND`] placements in this second, [`ORDERS_PER_MINUTE`]
+    /// in this minute or [`ORDERS_PER_DAY`] in the book's day (HTTP 429).
     TooManyOrders,
     /// Bad or missing input (HTTP 400, InputException).
     Input(String),
@@ -62,6 +71,8 @@ pub struct Book {
     day: String,
     sequence: u64,
     second: (i64, u32),
+    minute: (i64, u32),
+    today: u32,
     outbox: Vec<Order>,
 }
 
@@ -76,20 +87,34 @@ impl Book {
             day,
             sequence: 0,
             second: (i64::MIN, 0),
+            minute: (i64::MIN, 0),
+            today: 0,
             outbox: Vec::new(),
         }
     }
 
-    /// Counts a placement against the per-second limit; `second` is the counting
-    /// second (see `clock::RateClock`).
+    /// Counts a placement against the per-second, per-minute and per-day limits;
+    /// `second` is the counting second (see `clock::RateClock`), its minute the
+    /// counting minute. A request over the second's or the minute's limit still
+    /// counts in both; only those past them count towards the day (which also
+    /// counts the ones RMS rejects later, as at Kite).
     pub fn count_placement(&mut self, second: i64) -> Result<(), Refusal> {
+        let minute = second.div_euclid(60);
         if self.second.0 != second {
             self.second = (second, 0);
         }
-        self.second.1 += 1;
-        if self.second.1 > ORDERS_PER_SECOND {
+        if self.minute.0 != minute {
+            self.minute = (minute, 0);
+        }
+        self.second.1 = self.second.1.saturating_add(1);
+        self.minute.1 = self.minute.1.saturating_add(1);
+        if self.second.1 > ORDERS_PER_SECOND || self.minute.1 > ORDERS_PER_MINUTE {
             return Err(Refusal::TooManyOrders);
         }
+        if self.today >= ORDERS_PER_DAY {
+            return Err(Refusal::TooManyOrders);
+        }
+        self.today += 1;
         Ok(())
     }
 
@@ -337,5 +362,66 @@ fn resting_status(order: &Order) -> Status {
         Status::TriggerPending
     } else {
         Status::Open
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book() -> Book {
+        Book::new(1_000_000_000, "261125".into())
+    }
+
+    /// Places `n` orders at the limits' pace (10 a second) from `second` on; returns
+    /// the second after the last.
+    fn paced(book: &mut Book, mut second: i64, n: u32) -> i64 {
+        for i in 0..n {
+            if i > 0 && i % ORDERS_PER_SECOND == 0 {
+                second += 1;
+            }
+            assert_eq!(book.count_placement(second), Ok(()), "placement {i}");
+        }
+        second + 1
+    }
+
+    #[test]
+    fn the_401st_order_in_one_minute_is_refused_and_the_next_minute_is_fresh() {
+        let mut book = book();
+        // Seconds 0..40 of minute 0: 400 orders, 10 a second.
+        let next = paced(&mut book, 0, ORDERS_PER_MINUTE);
+        assert_eq!(next, 40);
+        assert_eq!(book.count_placement(59), Err(Refusal::TooManyOrders));
+        assert_eq!(book.count_placement(60), Ok(()));
+    }
+
+    #[test]
+    fn the_day_allows_5000_orders_then_refuses_every_one() {
+        let mut book = book();
+        let mut second = 0;
+        for _ in 0..ORDERS_PER_DAY / ORDERS_PER_MINUTE {
+            paced(&mut book, second, ORDERS_PER_MINUTE);
+            second += 60;
+        }
+        let rest = ORDERS_PER_DAY % ORDERS_PER_MINUTE;
+        let next = paced(&mut book, second, rest);
+        assert_eq!(book.count_placement(next), Err(Refusal::TooManyOrders));
+        assert_eq!(
+            book.count_placement(next + 3_600),
+            Err(Refusal::TooManyOrders)
+        );
+    }
+
+    #[test]
+    fn orders_refused_for_the_second_do_not_use_up_the_day() {
+        let mut book = book();
+        for _ in 0..ORDERS_PER_SECOND {
+            assert_eq!(book.count_placement(7), Ok(()));
+        }
+        for _ in 0..5 {
+            assert_eq!(book.count_placement(7), Err(Refusal::TooManyOrders));
+        }
+        assert_eq!(book.today, ORDERS_PER_SECOND);
+        assert_eq!(book.count_placement(8), Ok(()));
     }
 }
