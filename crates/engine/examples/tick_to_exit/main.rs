@@ -31,8 +31,8 @@
 //!   (ticker decode, routing, the shard's exit check, the send journal's line for
 //!   the armed exit), i.e. the engine's part without the HTTP client;
 //! - **set_price → tick** and **set_price → POST**: the same from the instant just
-//!   before `set_price` (to the relay's read), so kite-sim's own work (the price change, waking its
-//!   connection task, building and writing the frame) is added. Runs recorded up
+//!   before `set_price` (to the relay's read), so kite-sim's own work (the price
+//!   change, waking its connection task, building and writing the frame) is added. Runs recorded up
 //!   to 2026-12-04 22:15 UTC reported only this last figure, as "tick → POST".
 //!
 //! `--probe-feed` adds **tick → engine feed**: until the adapter's feed event for the

@@ -4,6 +4,7 @@
 //! The REST relay also takes each read's kernel receive timestamp, so the POST's
 //! arrival is known without the relay's own wake-up in it.
 
+use std::future::Future;
 use std::io::IoSliceMut;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -14,7 +15,7 @@ use nix::sys::socket::sockopt::ReceiveTimestampns;
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt};
 use nix::sys::time::TimeSpec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
@@ -49,56 +50,73 @@ pub async fn rest(
     upstream: SocketAddr,
     posts: mpsc::UnboundedSender<PostSeen>,
 ) {
-    while let Ok((client, _)) = listener.accept().await {
+    relay_each(listener, upstream, move |client, server| {
         REST_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+        // Without the option the kernel sends no stamp, which is counted below.
+        let _ = setsockopt(&client, ReceiveTimestampns, &true);
         let posts = posts.clone();
+        let (from_client, to_client) = client.into_split();
+        let (from_server, mut to_server) = server.into_split();
+        let up = async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut first = true;
+            loop {
+                let (n, stamp) = match read_stamped(&from_client, &mut buf).await {
+                    Ok((0, _)) | Err(_) => break,
+                    Ok(read) => read,
+                };
+                let (read, now) = (Instant::now(), SystemTime::now());
+                if buf[..n].starts_with(b"POST /orders") {
+                    // The stamp is wall-clock time: carry it over as how long ago
+                    // it was, so a clock step cannot skew the figure.
+                    let ago = stamp.and_then(|stamp| now.duration_since(stamp).ok());
+                    if ago.is_none() {
+                        UNSTAMPED_POSTS.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let ago = ago.unwrap_or_default();
+                    let arrived = read.checked_sub(ago).unwrap_or(read);
+                    let _ = posts.send(PostSeen { arrived, read });
+                    if first {
+                        FRESH_POSTS.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                first = false;
+                if to_server.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            let _ = to_server.shutdown().await;
+        };
+        async move {
+            tokio::join!(up, copy_through(from_server, to_client));
+        }
+    })
+    .await;
+}
+
+/// Accepts each connection on `listener`, opens one to `upstream` for it (both
+/// without Nagle's delay) and runs `relay` on the pair in a task of its own.
+async fn relay_each<F, R>(listener: TcpListener, upstream: SocketAddr, relay: F)
+where
+    F: Fn(TcpStream, TcpStream) -> R + Clone + Send + 'static,
+    R: Future<Output = ()> + Send,
+{
+    while let Ok((client, _)) = listener.accept().await {
+        let relay = relay.clone();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(upstream).await else {
                 return;
             };
             let _ = (client.set_nodelay(true), server.set_nodelay(true));
-            let stamped = setsockopt(&client, ReceiveTimestampns, &true).is_ok();
-            let (from_client, mut to_client) = client.into_split();
-            let (mut from_server, mut to_server) = server.into_split();
-            let up = async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut first = true;
-                loop {
-                    let (n, stamp) = match read_stamped(&from_client, &mut buf).await {
-                        Ok((0, _)) | Err(_) => break,
-                        Ok(read) => read,
-                    };
-                    let (read, now) = (Instant::now(), SystemTime::now());
-                    if buf[..n].starts_with(b"POST /orders") {
-                        // The stamp is wall-clock time: carry it over as how long ago
-                        // it was, so a clock step cannot skew the figure.
-                        let ago = stamp
-                            .filter(|_| stamped)
-                            .and_then(|stamp| now.duration_since(stamp).ok());
-                        if ago.is_none() {
-                            UNSTAMPED_POSTS.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let ago = ago.unwrap_or_default();
-                        let arrived = read.checked_sub(ago).unwrap_or(read);
-                        let _ = posts.send(PostSeen { arrived, read });
-                        if first {
-                            FRESH_POSTS.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    first = false;
-                    if to_server.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                let _ = to_server.shutdown().await;
-            };
-            let down = async move {
-                let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
-                let _ = to_client.shutdown().await;
-            };
-            tokio::join!(up, down);
+            relay(client, server).await;
         });
     }
+}
+
+/// Copies `from` into `to` unchanged until either side ends, then closes `to`.
+async fn copy_through(mut from: OwnedReadHalf, mut to: OwnedWriteHalf) {
+    let _ = tokio::io::copy(&mut from, &mut to).await;
+    let _ = to.shutdown().await;
 }
 
 /// One read of `socket` with its kernel receive timestamp, if the socket gave one.
@@ -149,40 +167,33 @@ pub async fn ticker(
     upstream: SocketAddr,
     frames: mpsc::UnboundedSender<TickFrame>,
 ) {
-    while let Ok((client, _)) = listener.accept().await {
+    relay_each(listener, upstream, move |client, server| {
         let frames = frames.clone();
-        tokio::spawn(async move {
-            let Ok(server) = TcpStream::connect(upstream).await else {
-                return;
-            };
-            let _ = (client.set_nodelay(true), server.set_nodelay(true));
-            let (mut from_client, mut to_client) = client.into_split();
-            let (mut from_server, mut to_server) = server.into_split();
-            let up = async move {
-                let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
-                let _ = to_server.shutdown().await;
-            };
-            let down = async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut stream = ServerStream::default();
-                loop {
-                    let n = match from_server.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let at = Instant::now();
-                    if to_client.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                    for frame in stream.push(at, &buf[..n]) {
-                        let _ = frames.send(frame);
-                    }
+        let (from_client, mut to_client) = client.into_split();
+        let (mut from_server, to_server) = server.into_split();
+        let down = async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut stream = ServerStream::default();
+            loop {
+                let n = match from_server.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let at = Instant::now();
+                if to_client.write_all(&buf[..n]).await.is_err() {
+                    break;
                 }
-                let _ = to_client.shutdown().await;
-            };
-            tokio::join!(up, down);
-        });
-    }
+                for frame in stream.push(at, &buf[..n]) {
+                    let _ = frames.send(frame);
+                }
+            }
+            let _ = to_client.shutdown().await;
+        };
+        async move {
+            tokio::join!(copy_through(from_client, to_server), down);
+        }
+    })
+    .await;
 }
 
 /// kite-sim's side of a ticker connection as it arrives: the HTTP upgrade response,

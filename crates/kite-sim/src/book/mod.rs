@@ -108,10 +108,10 @@ impl Book {
         }
         self.second.1 = self.second.1.saturating_add(1);
         self.minute.1 = self.minute.1.saturating_add(1);
-        if self.second.1 > ORDERS_PER_SECOND || self.minute.1 > ORDERS_PER_MINUTE {
-            return Err(Refusal::TooManyOrders);
-        }
-        if self.today >= ORDERS_PER_DAY {
+        if self.second.1 > ORDERS_PER_SECOND
+            || self.minute.1 > ORDERS_PER_MINUTE
+            || self.today >= ORDERS_PER_DAY
+        {
             return Err(Refusal::TooManyOrders);
         }
         self.today += 1;
