@@ -385,13 +385,23 @@ mod tests {
         let (server, _) = listener.accept().await.expect("accepted");
         setsockopt(&server, ReceiveTimestampns, &true).expect("SO_TIMESTAMPNS set");
         let (from_client, _to_client) = server.into_split();
-        client
-            .write_all(b"POST /orders/regular")
-            .await
-            .expect("written");
+        // Linux switches receive timestamps on for the whole stack from a work queue
+        // the first time a socket asks (and off when the last such socket closes):
+        // bytes sent in that moment carry none. So send until a read has one.
         let mut buf = [0u8; 64];
-        let (n, stamp) = read_stamped(&from_client, &mut buf).await.expect("read");
-        assert_eq!(&buf[..n], b"POST /orders/regular");
+        let mut stamp = None;
+        for _ in 0..10_000 {
+            client
+                .write_all(b"POST /orders/regular")
+                .await
+                .expect("written");
+            let (n, read) = read_stamped(&from_client, &mut buf).await.expect("read");
+            assert_eq!(&buf[..n], b"POST /orders/regular");
+            stamp = read;
+            if stamp.is_some() {
+                break;
+            }
+        }
         assert!(stamp.is_some(), "the kernel stamped the bytes");
     }
 }
