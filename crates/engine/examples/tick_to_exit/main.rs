@@ -43,6 +43,11 @@
 //! running something else on a vCPU that wanted to run) and the three slowest exits
 //! split into their parts, so a tail can be told apart from the engine's own time.
 //!
+//! What the relays and the broker wrapper see on the measured path is noted without
+//! waking anyone ([`notes`]); the measuring loop reads it once each exit has had its
+//! `--spacing-ms`. (Until 2026-12-07 04:00 UTC they sent it on channels, which woke
+//! the loop's thread in the middle of the exit.)
+//!
 //! `--noise-per-sec N` adds N in-band price changes a second on the other symbols
 //! (no exits) while the exits are measured, so the ticker path is busy.
 //!
@@ -63,10 +68,12 @@ use kitebreak_kite::{KiteBroker, KiteConfig, SessionState};
 use kitebreak_price::{Price, Quantity, Ratio};
 use kitebreak_strategy::{Candle, Relevel, StrategyParams};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
+mod notes;
 mod relay;
 mod timed;
+
+use notes::Notes;
 
 use relay::{FRESH_POSTS, REST_CONNECTIONS, UNSTAMPED_POSTS};
 use timed::Timed;
@@ -239,12 +246,12 @@ async fn main() -> Result<(), Failure> {
     let sim: SimHandle = Sim::start(sim_config).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let rest = format!("http://{}", listener.local_addr()?);
-    let (posts_tx, mut posts) = mpsc::unbounded_channel();
-    tokio::spawn(relay::rest(listener, sim.addr(), posts_tx));
+    let posts = Notes::default();
+    tokio::spawn(relay::rest(listener, sim.addr(), posts.clone()));
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let ws = format!("ws://{}", listener.local_addr()?);
-    let (frames_tx, mut frames) = mpsc::unbounded_channel();
-    tokio::spawn(relay::ticker(listener, sim.addr(), frames_tx));
+    let frames = Notes::default();
+    tokio::spawn(relay::ticker(listener, sim.addr(), frames.clone()));
 
     let mut kite_config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, &dir)
         .with_roots(rest, ws)
@@ -253,12 +260,11 @@ async fn main() -> Result<(), Failure> {
     let token = kiteconnect::AccessToken::new("test_access_token")?;
     let kite = KiteBroker::new(kite_config, SessionState::new(Some(token)));
     kite.load_instruments().await?;
-    let (placed_tx, mut placed) = mpsc::unbounded_channel();
-    let (fed_tx, mut fed) = mpsc::unbounded_channel();
+    let (placed, fed) = (Notes::default(), Notes::default());
     let broker = Timed {
         kite: KiteAdapter::new(kite),
-        placed: placed_tx,
-        fed: options.probe_feed.then_some(fed_tx),
+        placed: placed.clone(),
+        fed: options.probe_feed.then(|| fed.clone()),
     };
 
     let mut config = EngineConfig::new(dir.join("kitebreak.db"));
@@ -305,10 +311,10 @@ async fn main() -> Result<(), Failure> {
     .await?;
     // Let the placement budget refill a little after the entries.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    while placed.try_recv().is_ok() {}
-    while posts.try_recv().is_ok() {}
-    while fed.try_recv().is_ok() {}
-    while frames.try_recv().is_ok() {}
+    placed.clear();
+    posts.clear();
+    fed.clear();
+    frames.clear();
     println!("set up in {:.1} s", started.elapsed().as_secs_f64());
 
     let noise = Arc::new(Mutex::new(true));
@@ -355,27 +361,23 @@ async fn main() -> Result<(), Failure> {
         let next = Instant::now() + options.spacing;
         let sent = Instant::now();
         sim.set_price(&key(symbol), p("110")?);
-        let (placed_at, placed_symbol) =
-            tokio::time::timeout(Duration::from_secs(10), placed.recv())
-                .await?
-                .ok_or("the broker wrapper ended")?;
+        // Nothing is read until the exit has had its time: the notes wake nobody
+        // on the measured path (see `notes`).
+        tokio::time::sleep_until(next.into()).await;
+        let (placed_at, placed_symbol) = placed.next("the placement").await?;
         if &placed_symbol != symbol {
             return Err(format!("placement for {placed_symbol}, expected {symbol}").into());
         }
-        let post = tokio::time::timeout(Duration::from_secs(10), posts.recv())
-            .await?
-            .ok_or("the relay ended")?;
-        // The first frame after `sent` with this symbol's tick in it (the relay
-        // forwards a frame before reporting it, so it may come after the POST).
+        let post = posts.next("the exit's POST").await?;
+        // The first frame after `sent` with this symbol's tick in it.
         let token = token_of(i);
         let wire = loop {
-            let (at, tokens) = tokio::time::timeout(Duration::from_secs(10), frames.recv())
-                .await?
-                .ok_or("the ticker relay ended")?;
+            let (at, tokens) = frames.next("the symbol's tick").await?;
             if at >= sent && tokens.contains(&token) {
                 break at;
             }
         };
+        frames.clear();
         to_place.push(placed_at - wire);
         slowest.push((
             post.arrived.saturating_duration_since(wire),
@@ -386,14 +388,12 @@ async fn main() -> Result<(), Failure> {
         to_post_read.push(post.read - wire);
         set_to_post.push(post.read - sent);
         set_to_wire.push(wire - sent);
-        tokio::time::sleep_until(next.into()).await;
-        while frames.try_recv().is_ok() {}
         // The first tick of this symbol after it was on the wire (noise ticks of
         // others skipped).
-        while let Ok((at, fed_symbol)) = fed.try_recv() {
+        while let Some((at, fed_symbol)) = fed.try_next() {
             if &fed_symbol == symbol && at >= wire {
                 to_feed.push(at - wire);
-                while fed.try_recv().is_ok() {}
+                fed.clear();
                 break;
             }
         }

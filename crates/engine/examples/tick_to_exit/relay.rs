@@ -17,7 +17,8 @@ use nix::sys::time::TimeSpec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+
+use crate::notes::Notes;
 
 /// TCP connections the engine opened to kite-sim's REST port.
 pub static REST_CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
@@ -45,11 +46,7 @@ pub struct PostSeen {
 /// both ways; each read from the engine that starts a `POST /orders` request is
 /// reported ([`PostSeen`]). Connections are counted in [`REST_CONNECTIONS`]: a warm,
 /// kept-alive client opens none per order.
-pub async fn rest(
-    listener: TcpListener,
-    upstream: SocketAddr,
-    posts: mpsc::UnboundedSender<PostSeen>,
-) {
+pub async fn rest(listener: TcpListener, upstream: SocketAddr, posts: Notes<PostSeen>) {
     relay_each(listener, upstream, move |client, server| {
         REST_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
         // Without the option the kernel sends no stamp, which is counted below.
@@ -75,7 +72,7 @@ pub async fn rest(
                     }
                     let ago = ago.unwrap_or_default();
                     let arrived = read.checked_sub(ago).unwrap_or(read);
-                    let _ = posts.send(PostSeen { arrived, read });
+                    posts.push(PostSeen { arrived, read });
                     if first {
                         FRESH_POSTS.fetch_add(1, Ordering::Relaxed);
                     }
@@ -162,11 +159,7 @@ pub type TickFrame = (Instant, Vec<u32>);
 /// copied both ways unchanged; each binary frame kite-sim sends with packets in it
 /// is reported with the instant its first byte was read, before it is forwarded.
 /// That instant is the tick on the wire: what the engine's ticker socket gets next.
-pub async fn ticker(
-    listener: TcpListener,
-    upstream: SocketAddr,
-    frames: mpsc::UnboundedSender<TickFrame>,
-) {
+pub async fn ticker(listener: TcpListener, upstream: SocketAddr, frames: Notes<TickFrame>) {
     relay_each(listener, upstream, move |client, server| {
         let frames = frames.clone();
         let (from_client, mut to_client) = client.into_split();
@@ -184,7 +177,7 @@ pub async fn ticker(
                     break;
                 }
                 for frame in stream.push(at, &buf[..n]) {
-                    let _ = frames.send(frame);
+                    frames.push(frame);
                 }
             }
             let _ = to_client.shutdown().await;
