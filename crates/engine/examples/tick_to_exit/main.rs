@@ -45,8 +45,8 @@
 //!
 //! What the relays and the broker wrapper see on the measured path is noted without
 //! waking anyone ([`notes`]); the measuring loop reads it once each exit has had its
-//! `--spacing-ms`. (Until 2026-12-07 04:00 UTC they sent it on channels, which woke
-//! the loop's thread in the middle of the exit.)
+//! `--spacing-ms`. (At 6b35feb and before they sent it on tokio channels, which
+//! woke the loop's thread in the middle of the exit.)
 //!
 //! `--noise-per-sec N` adds N in-band price changes a second on the other symbols
 //! (no exits) while the exits are measured, so the ticker path is busy.
@@ -72,8 +72,6 @@ use tokio::net::TcpListener;
 mod notes;
 mod relay;
 mod timed;
-
-use notes::Notes;
 
 use relay::{FRESH_POSTS, REST_CONNECTIONS, UNSTAMPED_POSTS};
 use timed::Timed;
@@ -246,12 +244,12 @@ async fn main() -> Result<(), Failure> {
     let sim: SimHandle = Sim::start(sim_config).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let rest = format!("http://{}", listener.local_addr()?);
-    let posts = Notes::default();
-    tokio::spawn(relay::rest(listener, sim.addr(), posts.clone()));
+    let (posts_tx, posts) = notes::channel();
+    tokio::spawn(relay::rest(listener, sim.addr(), posts_tx));
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let ws = format!("ws://{}", listener.local_addr()?);
-    let frames = Notes::default();
-    tokio::spawn(relay::ticker(listener, sim.addr(), frames.clone()));
+    let (frames_tx, frames) = notes::channel();
+    tokio::spawn(relay::ticker(listener, sim.addr(), frames_tx));
 
     let mut kite_config = KiteConfig::new(kite_sim::config::DEFAULT_API_KEY, &dir)
         .with_roots(rest, ws)
@@ -260,11 +258,12 @@ async fn main() -> Result<(), Failure> {
     let token = kiteconnect::AccessToken::new("test_access_token")?;
     let kite = KiteBroker::new(kite_config, SessionState::new(Some(token)));
     kite.load_instruments().await?;
-    let (placed, fed) = (Notes::default(), Notes::default());
+    let (placed_tx, placed) = notes::channel();
+    let (fed_tx, fed) = notes::channel();
     let broker = Timed {
         kite: KiteAdapter::new(kite),
-        placed: placed.clone(),
-        fed: options.probe_feed.then(|| fed.clone()),
+        placed: placed_tx,
+        fed: options.probe_feed.then_some(fed_tx),
     };
 
     let mut config = EngineConfig::new(dir.join("kitebreak.db"));
@@ -311,10 +310,10 @@ async fn main() -> Result<(), Failure> {
     .await?;
     // Let the placement budget refill a little after the entries.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    placed.clear();
-    posts.clear();
-    fed.clear();
-    frames.clear();
+    notes::clear(&placed);
+    notes::clear(&posts);
+    notes::clear(&fed);
+    notes::clear(&frames);
     println!("set up in {:.1} s", started.elapsed().as_secs_f64());
 
     let noise = Arc::new(Mutex::new(true));
@@ -364,20 +363,20 @@ async fn main() -> Result<(), Failure> {
         // Nothing is read until the exit has had its time: the notes wake nobody
         // on the measured path (see `notes`).
         tokio::time::sleep_until(next.into()).await;
-        let (placed_at, placed_symbol) = placed.next("the placement").await?;
+        let (placed_at, placed_symbol) = notes::next(&placed, "the placement").await?;
         if &placed_symbol != symbol {
             return Err(format!("placement for {placed_symbol}, expected {symbol}").into());
         }
-        let post = posts.next("the exit's POST").await?;
+        let post = notes::next(&posts, "the exit's POST").await?;
         // The first frame after `sent` with this symbol's tick in it.
         let token = token_of(i);
         let wire = loop {
-            let (at, tokens) = frames.next("the symbol's tick").await?;
+            let (at, tokens) = notes::next(&frames, "the symbol's tick").await?;
             if at >= sent && tokens.contains(&token) {
                 break at;
             }
         };
-        frames.clear();
+        notes::clear(&frames);
         to_place.push(placed_at - wire);
         slowest.push((
             post.arrived.saturating_duration_since(wire),
@@ -390,10 +389,10 @@ async fn main() -> Result<(), Failure> {
         set_to_wire.push(wire - sent);
         // The first tick of this symbol after it was on the wire (noise ticks of
         // others skipped).
-        while let Some((at, fed_symbol)) = fed.try_next() {
+        while let Ok((at, fed_symbol)) = fed.try_recv() {
             if &fed_symbol == symbol && at >= wire {
                 to_feed.push(at - wire);
-                fed.clear();
+                notes::clear(&fed);
                 break;
             }
         }

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::notes::Notes;
+use crate::notes;
 
 /// TCP connections the engine opened to kite-sim's REST port.
 pub static REST_CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
@@ -46,7 +46,7 @@ pub struct PostSeen {
 /// both ways; each read from the engine that starts a `POST /orders` request is
 /// reported ([`PostSeen`]). Connections are counted in [`REST_CONNECTIONS`]: a warm,
 /// kept-alive client opens none per order.
-pub async fn rest(listener: TcpListener, upstream: SocketAddr, posts: Notes<PostSeen>) {
+pub async fn rest(listener: TcpListener, upstream: SocketAddr, posts: notes::Sender<PostSeen>) {
     relay_each(listener, upstream, move |client, server| {
         REST_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
         // Without the option the kernel sends no stamp, which is counted below.
@@ -72,7 +72,7 @@ pub async fn rest(listener: TcpListener, upstream: SocketAddr, posts: Notes<Post
                     }
                     let ago = ago.unwrap_or_default();
                     let arrived = read.checked_sub(ago).unwrap_or(read);
-                    posts.push(PostSeen { arrived, read });
+                    let _ = posts.send(PostSeen { arrived, read });
                     if first {
                         FRESH_POSTS.fetch_add(1, Ordering::Relaxed);
                     }
@@ -159,7 +159,7 @@ pub type TickFrame = (Instant, Vec<u32>);
 /// copied both ways unchanged; each binary frame kite-sim sends with packets in it
 /// is reported with the instant its first byte was read, before it is forwarded.
 /// That instant is the tick on the wire: what the engine's ticker socket gets next.
-pub async fn ticker(listener: TcpListener, upstream: SocketAddr, frames: Notes<TickFrame>) {
+pub async fn ticker(listener: TcpListener, upstream: SocketAddr, frames: notes::Sender<TickFrame>) {
     relay_each(listener, upstream, move |client, server| {
         let frames = frames.clone();
         let (from_client, mut to_client) = client.into_split();
@@ -177,7 +177,7 @@ pub async fn ticker(listener: TcpListener, upstream: SocketAddr, frames: Notes<T
                     break;
                 }
                 for frame in stream.push(at, &buf[..n]) {
-                    frames.push(frame);
+                    let _ = frames.send(frame);
                 }
             }
             let _ = to_client.shutdown().await;

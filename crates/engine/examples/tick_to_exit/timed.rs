@@ -11,14 +11,14 @@ use kitebreak_kite::SessionState;
 use kitebreak_price::Price;
 use tokio::sync::mpsc;
 
-use crate::notes::Notes;
+use crate::notes;
 
 /// The Kite adapter, noting when the engine asks for each placement (and, with
 /// `--probe-feed`, when each tick leaves the adapter's feed: one more channel hop).
 pub struct Timed {
     pub kite: KiteAdapter,
-    pub placed: Notes<(Instant, Symbol)>,
-    pub fed: Option<Notes<(Instant, Symbol)>>,
+    pub placed: notes::Sender<(Instant, Symbol)>,
+    pub fed: Option<notes::Sender<(Instant, Symbol)>>,
 }
 
 impl Broker for Timed {
@@ -26,7 +26,7 @@ impl Broker for Timed {
         self.kite.name()
     }
     fn place_market(&self, order: MarketOrder) -> BoxFuture<'_, Result<OrderId, BrokerError>> {
-        self.placed.push((Instant::now(), order.symbol.clone()));
+        let _ = self.placed.send((Instant::now(), order.symbol.clone()));
         self.kite.place_market(order)
     }
     fn final_status<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<OrderStatus, BrokerError>> {
@@ -77,7 +77,7 @@ impl Broker for Timed {
         tokio::spawn(async move {
             while let Some(event) = feed.next().await {
                 if let FeedEvent::Tick { symbol, .. } = &event {
-                    fed.push((Instant::now(), symbol.clone()));
+                    let _ = fed.send((Instant::now(), symbol.clone()));
                 }
                 if out.send(event).await.is_err() {
                     return;
