@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) broker: Arc<dyn Broker>,
     monitoring: Arc<AtomicBool>,
+    /// Work parked for the retry timer (see [`Engine::retry_step`]).
+    timer_work: Arc<AtomicBool>,
     pub(crate) gate: Arc<Gate>,
     /// The broker's login session, if it has one.
     session: Option<SessionState>,
@@ -250,9 +252,24 @@ impl Engine {
     }
 
     /// One step of the exit retry timer: every shard retries its pending exits that
-    /// are due on the engine clock (trades that see no prices still get out).
+    /// are due on the engine clock (trades that see no prices still get out) and
+    /// looks up its entries of unknown outcome that are due.
+    ///
+    /// Only while some shard has such work parked: a shard that parks one sets
+    /// the engine's flag, and the step clears it before asking the shards and sets
+    /// it again if any still has work. A shard parking work meanwhile sets it
+    /// after the clear, so no step that is needed is skipped; with nothing parked
+    /// (the steady state) the step wakes no shard, so it never queues 64 commands in
+    /// front of a tick.
     pub async fn retry_step(&self) -> Result<(), EngineError> {
-        self.ask_every(Command::RetryDue).await?;
+        let timer_work = &self.inner.timer_work;
+        if !timer_work.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let still = self.ask_every(Command::RetryDue).await?;
+        if still.contains(&true) {
+            timer_work.store(true, Ordering::Release);
+        }
         Ok(())
     }
 

@@ -47,6 +47,8 @@ impl Engine {
             config.boot_id.as_deref(),
         )?);
         let monitoring = Arc::new(AtomicBool::new(true));
+        // Set at start: the first retry step looks at what recovery parked.
+        let timer_work = Arc::new(AtomicBool::new(true));
         let gate = Arc::new(
             crate::enforce::open_gate(&store, &config)
                 .await?
@@ -78,6 +80,7 @@ impl Engine {
             broker: Arc::clone(&broker),
             config: Arc::new(config),
             monitoring: Arc::clone(&monitoring),
+            timer_work: Arc::clone(&timer_work),
             order_seq,
             gate: Arc::clone(&gate),
             journal: Arc::clone(&journal),
@@ -105,6 +108,7 @@ impl Engine {
                 store,
                 broker,
                 monitoring,
+                timer_work,
                 gate,
                 session,
                 _expiry_timer: expiry_timer,

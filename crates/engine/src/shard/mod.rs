@@ -75,7 +75,8 @@ pub(crate) enum Command {
         oneshot::Sender<()>,
     ),
     /// Retry the pending exits that are due.
-    RetryDue(oneshot::Sender<()>),
+    /// The retry timer's step; answers whether work is still parked for it.
+    RetryDue(oneshot::Sender<bool>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -113,6 +114,10 @@ pub(crate) struct Context {
     pub journal: Arc<crate::journal::SendJournal>,
     /// Signalled after every command but a status read, and every candle commit.
     pub changes: Arc<crate::changes::Changes>,
+    /// Set when a shard parks work for the retry timer (an exit to retry, an entry
+    /// to look up), cleared by the timer when no shard has any: see
+    /// [`crate::Engine::retry_step`].
+    pub timer_work: Arc<AtomicBool>,
 }
 
 /// One shard's state: its symbols, and its candles whose commits are outstanding.
@@ -292,8 +297,7 @@ impl Shard {
                 let _ = ack.send(());
             }
             Command::RetryDue(ack) => {
-                self.retry_due().await;
-                let _ = ack.send(());
+                let _ = ack.send(self.retry_due().await);
             }
             Command::Stop(ack) => {
                 let _ = ack.send(());

@@ -412,6 +412,7 @@ fn failed<'a>(
 ) -> &'a ExitRetry {
     let now = ctx.gate.now();
     retry::count_failure(ctx);
+    retry::wake_timer(ctx);
     let retry = book.exit_retry.get_or_insert_with(|| ExitRetry {
         reason: signal.reason,
         price: signal.price,

@@ -204,14 +204,21 @@ pub(crate) async fn settle_outstanding(ctx: &Context, book: &Book) -> Outstandin
 
 impl Shard {
     /// Retries every pending exit of this shard that is due (the timer's path, for
-    /// trades that see no price observations).
-    pub(super) async fn retry_due(&mut self) {
+    /// trades that see no price observations). Returns whether work is still
+    /// parked for the timer here (an exit to retry, an entry to look up).
+    pub(super) async fn retry_due(&mut self) -> bool {
         self.settle_entries_due().await;
         // Monitoring off pauses automatic exits, retries included (candles still
         // check their close, as the original's webhook did).
-        if !self.ctx.monitoring.load(Ordering::Relaxed) {
-            return;
+        if self.ctx.monitoring.load(Ordering::Relaxed) {
+            self.retry_exits_due().await;
         }
+        self.books
+            .values()
+            .any(|book| book.exit_retry.is_some() || book.entry_unsettled.is_some())
+    }
+
+    async fn retry_exits_due(&mut self) {
         let now = self.ctx.gate.now();
         let mut due: Vec<Symbol> = self
             .books
@@ -235,6 +242,13 @@ impl Shard {
 /// Counts a failed exit attempt.
 pub(crate) fn count_failure(ctx: &Context) {
     ctx.exit_failures.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Tells the retry timer that this shard has parked work for it (see
+/// [`crate::Engine::retry_step`]); called wherever an exit retry or an entry
+/// look-up is parked.
+pub(crate) fn wake_timer(ctx: &Context) {
+    ctx.timer_work.store(true, Ordering::Release);
 }
 
 #[cfg(test)]

@@ -115,6 +115,7 @@ pub(crate) async fn entry_unknown(
         }])
         .await?;
     book.entry_unsettled = Some(Unsettled::new(record.clone(), ctx.gate.now()));
+    super::retry::wake_timer(ctx);
     Ok(EntryOutcome::Unsettled {
         order: record,
         reason,

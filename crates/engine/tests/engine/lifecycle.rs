@@ -174,6 +174,49 @@ async fn a_rejected_exit_keeps_the_trade_open_and_is_retried_after_its_backoff()
 }
 
 #[tokio::test]
+async fn the_retry_timer_wakes_no_shard_until_an_exit_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Arc::new(TestBroker::default());
+    let (engine, clock) = manual_engine(dir.path(), broker.clone()).await;
+    enter_long(&engine, "IOC").await;
+    // The first step looks at what recovery parked (nothing) and clears the flag.
+    engine.retry_step().await.expect("first step");
+    let quiet = engine.changes().count();
+    for _ in 0..3 {
+        engine.retry_step().await.expect("idle step");
+    }
+    assert_eq!(
+        engine.changes().count(),
+        quiet,
+        "nothing parked: no shard was asked (each would signal a change)"
+    );
+
+    broker.rejecting(true);
+    engine.price(sym("IOC"), p("104")).await.expect("stop");
+    let failed = engine.changes().count();
+    engine.retry_step().await.expect("not due yet");
+    assert!(
+        engine.changes().count() > failed,
+        "a parked exit makes the step ask the shards"
+    );
+    broker.rejecting(false);
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    engine.retry_step().await.expect("retry");
+    let status = engine.status(sym("IOC")).await.expect("status");
+    assert_eq!(
+        status.position,
+        PositionState::Flat,
+        "retried while not due once"
+    );
+
+    // Out: that step found nothing left parked, so the timer is quiet again.
+    let quiet = engine.changes().count();
+    engine.retry_step().await.expect("idle step");
+    assert_eq!(engine.changes().count(), quiet);
+    engine.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_failed_exit_backs_off_exponentially_and_the_timer_retries_without_prices() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = Arc::new(TestBroker::default());
@@ -301,6 +344,9 @@ async fn an_entry_of_unknown_outcome_is_looked_up_by_tag_and_becomes_the_trade()
     broker
         .status_lost
         .store(true, std::sync::atomic::Ordering::SeqCst);
+    // A first step finds nothing parked and quiets the timer: the unknown entry
+    // below must wake it.
+    engine.retry_step().await.expect("first step");
     for (h, l, c) in SETUP {
         engine
             .candle(sym("SAIL"), candle(h, l, c))
