@@ -1,10 +1,11 @@
 //! Live prices and order updates from the broker, and the polling fallback.
 //!
-//! A broker with a live feed (Kite's ticker) hands the engine one channel of
-//! [`FeedEvent`]s at start ([`crate::Broker::start_feed`]). Two thin loops run around
-//! single steps that tests call directly:
+//! A broker with a live feed (Kite's ticker) hands the engine its [`FeedEvent`]s at
+//! start ([`crate::Broker::start_feed`]). Two thin loops run around single steps
+//! that tests call directly:
 //!
-//! - [`run_events`]: each tick goes to the shard owning its symbol as a price
+//! - [`spawn_events`] (for the Kite ticker, the socket's own task: see
+//!   `kite::feed`): each tick goes to the shard owning its symbol as a price
 //!   observation (no reply awaited: the same `Strategy::on_price` check as
 //!   `POST /price`, so it can exit); each order update goes to the
 //!   [`crate::updates::Updates`] registry (the fast path to an order's final status);
@@ -297,8 +298,11 @@ impl Engine {
     }
 }
 
-/// Delivers the broker's feed events until the feed or the engine ends.
-pub(crate) fn spawn_events(engine: Weak<Inner>, mut events: FeedSource) {
+/// Delivers the broker's feed events until the feed or the engine ends. A feed that
+/// delivers its own events straight to the engine (the Kite ticker) is started so
+/// first; this loop then reads only what is left (its states).
+pub(crate) fn spawn_events(engine: Weak<Inner>, events: FeedSource) {
+    let mut events = events.deliver_to(engine.clone());
     tokio::spawn(async move {
         while let Some(event) = events.next().await {
             let Some(inner) = engine.upgrade() else {

@@ -40,4 +40,4 @@ pub use instruments::{Instrument, Instruments};
 pub use market::{InstrumentRefresh, Ohlc, QUOTE_BATCH, instruments_from_file};
 pub use orders::{OrderKind, OrderRequest, OrderSnapshot, OrderState, Product, Side, Tag, Variety};
 pub use session::{Expired, ExpiryCause, SessionState, SessionStatus, StoredSession};
-pub use ticker::{MarketEvent, TickerManager, TickerState};
+pub use ticker::{MarketEvent, MarketSink, TickerManager, TickerState, TickerTask};

@@ -10,6 +10,11 @@
 //! [`TickerState::Silent`], then reconnects), resubscribes after every reconnect,
 //! backs off exponentially (1 s doubling to 60 s), marks the session expired when
 //! the handshake is refused, and reconnects at once when a new token arrives.
+//!
+//! What it hears goes to a [`MarketSink`], from the socket's task:
+//! [`TickerManager::spawn`] hands a channel's receiver back; [`TickerManager::new`]
+//! and [`TickerTask::run`] let the caller route each event itself (kitebreak's
+//! engine hands ticks to the shard owning the symbol without another task between).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -61,6 +66,49 @@ pub(crate) enum Command {
     Stop,
 }
 
+/// Where the ticker task hands what it hears, in order, from the socket's own task.
+///
+/// A channel sender is one (the reader then runs elsewhere); a sink that routes
+/// each event itself saves the hop to another task on the way from the socket.
+/// While `deliver` waits, the socket is not read: a slow sink holds the ticker up
+/// (the kernel's and Kite's buffers take the ticks meanwhile), never loses one.
+pub trait MarketSink: Send + 'static {
+    /// Takes one event; false when nobody listens any more (the task then ends).
+    fn deliver(&mut self, event: MarketEvent) -> impl Future<Output = bool> + Send;
+}
+
+impl MarketSink for mpsc::Sender<MarketEvent> {
+    async fn deliver(&mut self, event: MarketEvent) -> bool {
+        self.send(event).await.is_ok()
+    }
+}
+
+/// The ticker task of a [`TickerManager`], before it runs (see [`TickerManager::new`]).
+#[derive(Debug)]
+pub struct TickerTask {
+    broker: KiteBroker,
+    commands: mpsc::UnboundedReceiver<Command>,
+    state: watch::Sender<TickerState>,
+}
+
+impl TickerTask {
+    /// Runs the ticker (connecting, reading, reconnecting) until its manager stops
+    /// it or `sink` stops listening; every event goes to `sink`.
+    pub async fn run(self, sink: impl MarketSink) {
+        crate::ticker_loop::Task {
+            broker: self.broker,
+            commands: self.commands,
+            events: sink,
+            state: self.state,
+            wanted: BTreeSet::new(),
+            keys: HashMap::new(),
+            keys_of: None,
+        }
+        .run()
+        .await;
+    }
+}
+
 /// Handle of the ticker task. Dropping it stops the task.
 #[derive(Debug)]
 pub struct TickerManager {
@@ -72,25 +120,28 @@ pub struct TickerManager {
 impl TickerManager {
     /// Starts the ticker task for `broker`'s session; events arrive on the receiver.
     pub fn spawn(broker: &KiteBroker) -> (TickerManager, mpsc::Receiver<MarketEvent>) {
+        let (events, event_rx) = mpsc::channel(4096);
+        let (manager, task) = TickerManager::new(broker);
+        tokio::spawn(task.run(events));
+        (manager, event_rx)
+    }
+
+    /// The manager and its task, not started yet: spawn [`TickerTask::run`] with
+    /// the sink its events go to. Subscriptions made before it runs are kept.
+    pub fn new(broker: &KiteBroker) -> (TickerManager, TickerTask) {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(TickerState::Connecting);
-        let (events, event_rx) = mpsc::channel(4096);
-        let task = crate::ticker_loop::Task {
+        let task = TickerTask {
             broker: broker.clone(),
             commands: command_rx,
-            events,
             state: state_tx,
-            wanted: BTreeSet::new(),
-            keys: HashMap::new(),
-            keys_of: None,
         };
-        tokio::spawn(task.run());
         let manager = TickerManager {
             commands,
             state,
             broker: broker.clone(),
         };
-        (manager, event_rx)
+        (manager, task)
     }
 
     /// Subscribes LTP mode for these `EXCHANGE:SYMBOL` keys (kept across reconnects).

@@ -12,7 +12,8 @@ use crate::broker::KiteBroker;
 use crate::instruments::Instruments;
 use crate::orders::OrderSnapshot;
 use crate::ticker::{
-    MarketEvent, TickerCommand as Command, TickerState, backoff, send_all, subscribe_frames,
+    MarketEvent, MarketSink, TickerCommand as Command, TickerState, backoff, send_all,
+    subscribe_frames,
 };
 
 type Socket =
@@ -30,10 +31,10 @@ enum End {
     NewToken,
 }
 
-pub(crate) struct Task {
+pub(crate) struct Task<S> {
     pub(crate) broker: KiteBroker,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
-    pub(crate) events: mpsc::Sender<MarketEvent>,
+    pub(crate) events: S,
     pub(crate) state: watch::Sender<TickerState>,
     pub(crate) wanted: BTreeSet<u32>,
     /// Each ticking instrument's key, made once; valid for the catalogue `keys_of`.
@@ -41,7 +42,7 @@ pub(crate) struct Task {
     pub(crate) keys_of: Option<Arc<Instruments>>,
 }
 
-impl Task {
+impl<S: MarketSink> Task<S> {
     pub(crate) async fn run(mut self) {
         let mut session = self.broker.session().subscribe();
         let mut failures: u32 = 0;
@@ -194,14 +195,14 @@ impl Task {
                     let Some(event) = self.tick(&catalogue, &tick) else {
                         continue;
                     };
-                    if self.events.send(event).await.is_err() {
+                    if !self.events.deliver(event).await {
                         return false;
                     }
                 }
                 true
             }
             Message::Text(text) => match order_update(text.as_str()) {
-                Some(event) => self.events.send(event).await.is_ok(),
+                Some(event) => self.events.deliver(event).await,
                 None => true,
             },
             _ => true,

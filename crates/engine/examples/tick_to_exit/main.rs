@@ -36,8 +36,10 @@
 //!   to 2026-12-04 22:15 UTC reported only this last figure, as "tick → POST".
 //!
 //! `--probe-feed` adds **tick → engine feed**: until the adapter's feed event for the
-//! tick is seen (the ticker path alone), at the cost of one more channel hop in front
-//! of the engine (so the other figures grow by that hop).
+//! tick is seen (the ticker path alone). The probe reads the adapter's feed itself,
+//! so the ticker's events then travel over a channel to the probe's task and over
+//! another to the engine's feed loop, where without it the ticker's task hands each
+//! tick to its shard directly: the other figures grow by those two hops.
 //!
 //! The run also prints the machine's steal time while measuring (the hypervisor
 //! running something else on a vCPU that wanted to run) and the three slowest exits

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use crate::notes;
 
 /// The Kite adapter, noting when the engine asks for each placement (and, with
-/// `--probe-feed`, when each tick leaves the adapter's feed: one more channel hop).
+/// `--probe-feed`, when each tick leaves the adapter's feed: two channel hops more).
 pub struct Timed {
     pub kite: KiteAdapter,
     pub placed: notes::Sender<(Instant, Symbol)>,

@@ -120,11 +120,13 @@ pub enum FeedEvent {
 
 /// A broker's live feed as the engine reads it: its events, in order.
 ///
-/// The engine's feed loop awaits [`FeedSource::next`] and routes each event itself,
-/// so the broker's own task hands events straight to that loop: the Kite ticker's
-/// events are turned into [`FeedEvent`]s inside `next` (one channel between the
-/// socket task and the engine, no forwarding task in between). A broker or test
-/// with events of its own hands a channel ([`FeedSource::channel`]).
+/// The engine's feed loop awaits [`FeedSource::next`] and routes each event itself.
+/// The Kite ticker is the exception on the hot path: the engine starts its socket
+/// task with a sink that routes each tick and order update there and then (no task
+/// between the socket and the shard), and the loop reads only its states. A broker
+/// or test with events of its own hands a channel ([`FeedSource::channel`]); a
+/// wrapper that reads a Kite feed through `next` gets its events over a channel
+/// too (one hop more).
 #[derive(Debug)]
 pub struct FeedSource(Source);
 
@@ -142,6 +144,15 @@ impl FeedSource {
 
     pub(crate) fn kite(feed: crate::kite::TickerFeed) -> FeedSource {
         FeedSource(Source::Kite(feed))
+    }
+
+    /// Lets a feed that can deliver its events straight to `engine` do so (the Kite
+    /// ticker); what is left comes through [`FeedSource::next`].
+    pub(crate) fn deliver_to(self, engine: std::sync::Weak<crate::engine::Inner>) -> FeedSource {
+        match self.0 {
+            Source::Kite(feed) => FeedSource(Source::Kite(feed.deliver_to(engine))),
+            channel => FeedSource(channel),
+        }
     }
 
     /// The next event; `None` once the feed has ended.

@@ -1,30 +1,38 @@
 //! The Kite ticker as the engine's live feed: starting it, (un)subscribing symbols,
 //! and turning its events into [`FeedEvent`]s (ticks of `EXCHANGE:SYMBOL` become the
-//! engine's symbols, order updates [`OrderUpdate`]s, ticker states [`FeedState`]s)
-//! inside [`TickerFeed::next`], which the engine's feed loop awaits.
+//! engine's symbols, order updates [`OrderUpdate`]s, ticker states [`FeedState`]s).
+//!
+//! The engine starts the ticker task with a [`Deliver`] sink
+//! ([`TickerFeed::deliver_to`]): the socket's task converts each tick and hands it to
+//! the shard owning its symbol itself, so no task sits between the socket and the
+//! shard; the engine's feed loop then reads only the ticker's states. A broker
+//! wrapper that reads the feed itself ([`TickerFeed::next`]) starts the task into a
+//! channel instead (one hop more).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use kitebreak_kite::{MarketEvent, OrderSnapshot, TickerManager, TickerState};
+use kitebreak_kite::{
+    MarketEvent, MarketSink, OrderSnapshot, TickerManager, TickerState, TickerTask,
+};
 use tokio::sync::mpsc;
 
 use super::{KiteAdapter, found};
-use crate::Symbol;
+use crate::engine::Inner;
 use crate::feed::{FeedEvent, FeedSource, FeedState, OrderUpdate};
+use crate::{Engine, EngineError, Symbol};
 
 impl KiteAdapter {
-    /// Starts the ticker (once); its events are read through the returned feed.
+    /// Creates the ticker (once); it starts when the engine takes the feed.
     pub(super) fn start_ticker(&self) -> Option<FeedSource> {
-        let (manager, events) = TickerManager::spawn(&self.kite);
+        let (manager, task) = TickerManager::new(&self.kite);
         let states = manager.states();
         if self.ticker.set(manager).is_err() {
             tracing::error!("the kite ticker was already started; not starting a second one");
             return None;
         }
         Some(FeedSource::kite(TickerFeed {
-            symbols: Symbols::new(&self.exchange),
-            events,
+            events: Events::Unstarted(task, Symbols::new(&self.exchange)),
             states,
         }))
     }
@@ -104,25 +112,55 @@ impl Symbols {
     }
 }
 
-/// The ticker's events and states as the engine's feed events, converted where the
-/// engine's feed loop reads them (no task of its own: one hop fewer per tick).
+/// The ticker's events and states as the engine's feed events.
 #[derive(Debug)]
 pub(crate) struct TickerFeed {
-    symbols: Symbols,
-    events: mpsc::Receiver<MarketEvent>,
+    events: Events,
     states: tokio::sync::watch::Receiver<TickerState>,
 }
 
+/// Where the ticker task's events go.
+#[derive(Debug)]
+enum Events {
+    /// Not started yet.
+    Unstarted(TickerTask, Symbols),
+    /// Started into a channel that [`TickerFeed::next`] reads.
+    Channel(mpsc::Receiver<MarketEvent>, Symbols),
+    /// Started with a [`Deliver`] sink: `next` reads only the states.
+    Delivered,
+}
+
 impl TickerFeed {
+    /// Starts the ticker task delivering its ticks and order updates straight to
+    /// `engine`'s shards and registry ([`Deliver`]); what is left to read through
+    /// [`TickerFeed::next`] is the ticker's states. A feed already read through a
+    /// channel goes on that way.
+    pub(crate) fn deliver_to(mut self, engine: Weak<Inner>) -> TickerFeed {
+        if let Events::Unstarted(task, symbols) = self.events {
+            tokio::spawn(task.run(Deliver { engine, symbols }));
+            self.events = Events::Delivered;
+        }
+        self
+    }
+
     /// The next event; `None` once the ticker has ended. Ticks of instruments that are
-    /// not the engine's symbols are skipped.
+    /// not the engine's symbols are skipped. The first call starts an unstarted
+    /// ticker into a channel.
     pub(crate) async fn next(&mut self) -> Option<FeedEvent> {
+        if matches!(self.events, Events::Unstarted(..)) {
+            let unstarted = std::mem::replace(&mut self.events, Events::Delivered);
+            self.events = into_channel(unstarted);
+        }
         loop {
+            let Events::Channel(events, symbols) = &mut self.events else {
+                self.states.changed().await.ok()?;
+                return Some(self.state());
+            };
             // Both branches are cancel-safe: a tick is never half taken.
             tokio::select! {
-                event = self.events.recv() => match event? {
+                event = events.recv() => match event? {
                     MarketEvent::Tick { instrument, price } => {
-                        if let Some(symbol) = self.symbols.of(&instrument) {
+                        if let Some(symbol) = symbols.of(&instrument) {
                             return Some(FeedEvent::Tick { symbol, price });
                         }
                     }
@@ -130,11 +168,54 @@ impl TickerFeed {
                 },
                 changed = self.states.changed() => {
                     changed.ok()?;
-                    let state = *self.states.borrow_and_update();
-                    return Some(FeedEvent::State(feed_state(state)));
+                    return Some(self.state());
                 }
             }
         }
+    }
+
+    fn state(&mut self) -> FeedEvent {
+        FeedEvent::State(feed_state(*self.states.borrow_and_update()))
+    }
+}
+
+/// Starts an unstarted ticker task into a channel; anything else stays as it is.
+fn into_channel(events: Events) -> Events {
+    match events {
+        Events::Unstarted(task, symbols) => {
+            let (sender, receiver) = mpsc::channel(4096);
+            tokio::spawn(task.run(sender));
+            Events::Channel(receiver, symbols)
+        }
+        started => started,
+    }
+}
+
+/// The sink the ticker task runs with: each tick goes to the shard owning its
+/// symbol (`Engine::tick`, no reply awaited), each order update to the registry,
+/// from the socket's own task.
+#[derive(Debug)]
+struct Deliver {
+    engine: Weak<Inner>,
+    symbols: Symbols,
+}
+
+impl MarketSink for Deliver {
+    async fn deliver(&mut self, event: MarketEvent) -> bool {
+        let event = match event {
+            MarketEvent::Tick { instrument, price } => match self.symbols.of(&instrument) {
+                Some(symbol) => FeedEvent::Tick { symbol, price },
+                None => return true,
+            },
+            MarketEvent::Order(snapshot) => FeedEvent::Order(update_of(&snapshot)),
+        };
+        let Some(inner) = self.engine.upgrade() else {
+            return false;
+        };
+        !matches!(
+            (Engine { inner }).feed_event(event).await,
+            Err(EngineError::Stopped)
+        )
     }
 }
 
