@@ -25,9 +25,11 @@
 //! So while a shard waits on an order, its symbols' ticks wait as one price each,
 //! never as a queue of stale prices in front of the ticker: nothing is lost (the
 //! newest price of every symbol is applied) and the ticker never waits for a busy
-//! shard. A command sent after a tick still finds it applied (the pending command
-//! is ahead of it); a newer price of the same symbol may be applied ahead of
-//! commands queued after its first pending tick, which only means it is seen sooner.
+//! shard, not even one whose command queue is full ([`queue_notice`]). A command
+//! sent after a tick still finds it applied (the pending command is ahead of it),
+//! except behind a full queue, where the notice waits for room in a task of its own;
+//! a newer price of the same symbol may be applied ahead of commands queued after
+//! its first pending tick, which only means it is seen sooner.
 //!
 //! The per-tick path does no logging above DEBUG and allocates nothing in the steady
 //! state (symbols are shared, the pending map and its drain buffer keep their room).
@@ -38,6 +40,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use kitebreak_price::Price;
+use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::broker::Broker;
 use crate::changes::Changes;
@@ -214,24 +217,22 @@ impl Feed {
 impl Engine {
     /// Makes `price` the pending latest price of `symbol` on the shard owning it, and
     /// queues the command that applies it unless one is queued already.
-    pub(crate) async fn send_tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
+    /// Never waits: see [`queue_notice`].
+    pub(crate) fn send_tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
         let shards = &self.inner.shards;
         let index = shard_of(&symbol, shards.len());
         let Some(pending) = self.inner.feed.pending.get(index) else {
             return Err(EngineError::Stopped);
         };
         if pending.put(symbol, price) {
-            shards[index]
-                .send(Command::Ticks(Arc::clone(pending)))
-                .await
-                .map_err(|_| EngineError::Stopped)?;
+            queue_notice(&shards[index], Command::Ticks(Arc::clone(pending)))?;
         }
         Ok(())
     }
 
     /// Delivers one live price to the shard owning `symbol` (no reply awaited).
-    pub(crate) async fn tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
-        self.send_tick(symbol, price).await?;
+    pub(crate) fn tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
+        self.send_tick(symbol, price)?;
         // Counted once queued: a command sent after this sees the tick applied.
         self.inner.feed.ticked();
         Ok(())
@@ -262,7 +263,7 @@ impl Engine {
         };
         let delivered = prices.len();
         for (symbol, price) in prices {
-            self.send_tick(symbol, price).await?;
+            self.send_tick(symbol, price)?;
         }
         feed.changes.signal();
         Ok(delivered)
@@ -282,9 +283,9 @@ impl Engine {
     }
 
     /// One event of the broker's feed.
-    pub(crate) async fn feed_event(&self, event: FeedEvent) -> Result<(), EngineError> {
+    pub(crate) fn feed_event(&self, event: FeedEvent) -> Result<(), EngineError> {
         match event {
-            FeedEvent::Tick { symbol, price } => self.tick(symbol, price).await,
+            FeedEvent::Tick { symbol, price } => self.tick(symbol, price),
             FeedEvent::Order(update) => {
                 self.order_update(update);
                 Ok(())
@@ -298,6 +299,26 @@ impl Engine {
     }
 }
 
+/// Queues a shard's notice of pending ticks without waiting. When the shard's queue
+/// is full (it is busy with a slow order and commands piled up behind it), a task of
+/// its own queues the notice as soon as there is room, so the ticker goes on reading
+/// the other shards' ticks meanwhile. Only a first pending tick sends a notice, so at
+/// most one such task waits per shard.
+fn queue_notice<T: Send + 'static>(shard: &mpsc::Sender<T>, notice: T) -> Result<(), EngineError> {
+    match shard.try_send(notice) {
+        Ok(()) => Ok(()),
+        Err(TrySendError::Full(notice)) => {
+            let shard = shard.clone();
+            tokio::spawn(async move {
+                // Closed only when the engine stops: nothing left to apply it to.
+                let _ = shard.send(notice).await;
+            });
+            Ok(())
+        }
+        Err(TrySendError::Closed(_)) => Err(EngineError::Stopped),
+    }
+}
+
 /// Delivers the broker's feed events until the feed or the engine ends. A feed that
 /// delivers its own events straight to the engine (the Kite ticker) is started so
 /// first; this loop then reads only what is left (its states).
@@ -308,7 +329,7 @@ pub(crate) fn spawn_events(engine: Weak<Inner>, events: FeedSource) {
             let Some(inner) = engine.upgrade() else {
                 return;
             };
-            if let Err(EngineError::Stopped) = (Engine { inner }).feed_event(event).await {
+            if let Err(EngineError::Stopped) = (Engine { inner }).feed_event(event) {
                 return;
             }
         }
@@ -356,6 +377,26 @@ mod tests {
 
     fn sym(text: &str) -> Symbol {
         Symbol::parse(text).expect("symbol")
+    }
+
+    #[tokio::test]
+    async fn a_notice_to_a_full_shard_queue_waits_in_its_own_task_not_in_the_caller() {
+        let (shard, mut queue) = mpsc::channel(1);
+        queue_notice(&shard, "earlier command").expect("queued");
+        // The queue is full; this returns at once (the function cannot wait).
+        queue_notice(&shard, "ticks").expect("handed to a task");
+        assert_eq!(queue.recv().await, Some("earlier command"));
+        assert_eq!(
+            queue.recv().await,
+            Some("ticks"),
+            "queued once there was room"
+        );
+
+        drop(queue);
+        assert!(matches!(
+            queue_notice(&shard, "ticks"),
+            Err(EngineError::Stopped)
+        ));
     }
 
     #[test]

@@ -193,7 +193,8 @@ fn into_channel(events: Events) -> Events {
 
 /// The sink the ticker task runs with: each tick goes to the shard owning its
 /// symbol (`Engine::tick`, no reply awaited), each order update to the registry,
-/// from the socket's own task.
+/// from the socket's own task. It never waits, not even for a shard whose queue is
+/// full (`feed::queue_notice`), so one busy shard cannot hold up the others' ticks.
 #[derive(Debug)]
 struct Deliver {
     engine: Weak<Inner>,
@@ -213,7 +214,7 @@ impl MarketSink for Deliver {
             return false;
         };
         !matches!(
-            (Engine { inner }).feed_event(event).await,
+            (Engine { inner }).feed_event(event),
             Err(EngineError::Stopped)
         )
     }
