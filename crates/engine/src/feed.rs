@@ -233,7 +233,8 @@ impl Engine {
     /// Delivers one live price to the shard owning `symbol` (no reply awaited).
     pub(crate) fn tick(&self, symbol: Symbol, price: Price) -> Result<(), EngineError> {
         self.send_tick(symbol, price)?;
-        // Counted once queued: a command sent after this sees the tick applied.
+        // Counted once handed on: a command sent after this sees the tick applied,
+        // except behind a full shard queue (see `queue_notice`).
         self.inner.feed.ticked();
         Ok(())
     }
@@ -385,6 +386,9 @@ mod tests {
         queue_notice(&shard, "earlier command").expect("queued");
         // The queue is full; this returns at once (the function cannot wait).
         queue_notice(&shard, "ticks").expect("handed to a task");
+        // Only the waiting task holds a sender now: a dropped notice ends the
+        // queue (`None`) instead of hanging the test.
+        drop(shard);
         assert_eq!(queue.recv().await, Some("earlier command"));
         assert_eq!(
             queue.recv().await,
@@ -392,9 +396,12 @@ mod tests {
             "queued once there was room"
         );
 
+        assert_eq!(queue.recv().await, None, "nothing else was queued");
+
+        let (closed, queue) = mpsc::channel(1);
         drop(queue);
         assert!(matches!(
-            queue_notice(&shard, "ticks"),
+            queue_notice(&closed, "ticks"),
             Err(EngineError::Stopped)
         ));
     }

@@ -58,8 +58,9 @@ impl Engine {
             .as_ref()
             .map(|s| Timer::start(s, Arc::clone(&config.clock)));
         let shard_count = config.shards.max(1);
-        // The live feed starts before the shards, so restored open trades are
-        // subscribed as soon as each shard reports them.
+        // The live feed is created before the shards (its socket task starts in
+        // `spawn_events`, below), so restored open trades' subscriptions are queued
+        // as soon as each shard reports them.
         let feed_events = broker.start_feed();
         let changes = Arc::new(Changes::default());
         let feed = crate::feed::feed_for(
