@@ -110,6 +110,18 @@ impl Symbols {
         self.known.insert(Arc::clone(instrument), symbol.clone());
         symbol
     }
+
+    /// `event` as the engine's feed event; `None` for a tick of an instrument that
+    /// is not one of the engine's symbols.
+    fn feed_event(&mut self, event: MarketEvent) -> Option<FeedEvent> {
+        match event {
+            MarketEvent::Tick { instrument, price } => {
+                let symbol = self.of(&instrument)?;
+                Some(FeedEvent::Tick { symbol, price })
+            }
+            MarketEvent::Order(snapshot) => Some(FeedEvent::Order(update_of(&snapshot))),
+        }
+    }
 }
 
 /// The ticker's events and states as the engine's feed events.
@@ -158,14 +170,11 @@ impl TickerFeed {
             };
             // Both branches are cancel-safe: a tick is never half taken.
             tokio::select! {
-                event = events.recv() => match event? {
-                    MarketEvent::Tick { instrument, price } => {
-                        if let Some(symbol) = symbols.of(&instrument) {
-                            return Some(FeedEvent::Tick { symbol, price });
-                        }
+                event = events.recv() => {
+                    if let Some(event) = symbols.feed_event(event?) {
+                        return Some(event);
                     }
-                    MarketEvent::Order(snapshot) => return Some(FeedEvent::Order(update_of(&snapshot))),
-                },
+                }
                 changed = self.states.changed() => {
                     changed.ok()?;
                     return Some(self.state());
@@ -203,12 +212,8 @@ struct Deliver {
 
 impl MarketSink for Deliver {
     async fn deliver(&mut self, event: MarketEvent) -> bool {
-        let event = match event {
-            MarketEvent::Tick { instrument, price } => match self.symbols.of(&instrument) {
-                Some(symbol) => FeedEvent::Tick { symbol, price },
-                None => return true,
-            },
-            MarketEvent::Order(snapshot) => FeedEvent::Order(update_of(&snapshot)),
+        let Some(event) = self.symbols.feed_event(event) else {
+            return true;
         };
         let Some(inner) = self.engine.upgrade() else {
             return false;

@@ -74,8 +74,8 @@ pub(crate) enum Command {
         Option<Arc<Vec<crate::broker::OcoReport>>>,
         oneshot::Sender<()>,
     ),
-    /// Retry the pending exits that are due.
-    /// The retry timer's step; answers whether work is still parked for it.
+    /// The retry timer's step: retry the exits and look up the entries that are due;
+    /// answers whether work is still parked for it.
     RetryDue(oneshot::Sender<bool>),
     Stop(oneshot::Sender<()>),
 }
