@@ -20,6 +20,7 @@ use crate::exact;
 use crate::instruments::{Instrument, Instruments};
 use crate::limits::{Endpoint, Limits};
 use crate::orders::{OrderKind, OrderRequest, Variety};
+use crate::placement::{PlacementConnection, Sent};
 use crate::session::{ExpiryCause, SessionState};
 
 /// The Kite broker. Cheap to clone; clones share everything.
@@ -37,12 +38,15 @@ pub(crate) struct Inner {
     pub(crate) instruments: tokio::sync::watch::Sender<Arc<Instruments>>,
     /// The client for the session generation it was built for.
     client: Mutex<Option<(u64, KiteConnect)>>,
+    /// Placements' own connection (`None`: they all use `client`).
+    placement: Option<PlacementConnection>,
 }
 
 impl KiteBroker {
     /// A broker over `config`, sharing `session` (load it with
     /// [`crate::session::load_session`] or fill it after a login).
     pub fn new(config: KiteConfig, session: SessionState) -> KiteBroker {
+        let placement = PlacementConnection::new(&config.rest_root, config.request_timeout);
         KiteBroker {
             inner: Arc::new(Inner {
                 config,
@@ -50,6 +54,7 @@ impl KiteBroker {
                 limits: Limits::kite(),
                 instruments: tokio::sync::watch::Sender::new(Arc::new(Instruments::default())),
                 client: Mutex::new(None),
+                placement,
             }),
         }
     }
@@ -142,15 +147,37 @@ impl KiteBroker {
     /// usable session; one attempt, no retries (the next call is the retry). The
     /// instrument dump's download counts as a request though it has a client of
     /// its own; it runs at start and once a day before the market opens.
+    ///
+    /// Placements' own connection (`placement`) is kept the same way: when no
+    /// request went out on it for `quiet`, the profile read goes out on it too.
     pub async fn keep_warm(&self, quiet: Duration) -> Result<bool, KiteError> {
-        if self.inner.limits.quiet_for().is_some_and(|q| q < quiet)
-            || !self.inner.session.status().is_usable()
-        {
+        if !self.inner.session.status().is_usable() {
             return Ok(false);
         }
-        self.inner.limits.acquire(Endpoint::Other).await;
-        let result = self.client()?.profile().await.map_err(KiteError::from_read);
-        self.note(result).map(|_| true)
+        let mut sent = false;
+        if self.inner.limits.quiet_for().is_none_or(|q| q >= quiet) {
+            self.inner.limits.acquire(Endpoint::Other).await;
+            let result = self.client()?.profile().await.map_err(KiteError::from_read);
+            self.note(result)?;
+            sent = true;
+        }
+        if let Some(placement) = &self.inner.placement
+            && placement.idle_for() >= quiet
+        {
+            let client = self.client()?;
+            if let Some(authorization) = crate::placement::authorization(&client) {
+                self.inner.limits.acquire(Endpoint::Other).await;
+                let read = client.profile();
+                if let Sent::Answered(result) = placement
+                    .send::<serde_json::Value>(read.request(), &authorization)
+                    .await
+                {
+                    self.note(result.map_err(KiteError::from_read))?;
+                    sent = true;
+                }
+            }
+        }
+        Ok(sent)
     }
 
     /// Flags the session on TokenException; passes the result on.
@@ -202,10 +229,22 @@ impl KiteBroker {
         self.inner.limits.acquire(Endpoint::PlaceOrder).await;
         let client = self.client()?;
         let tag = order.tag.as_str();
-        let result = client
-            .place_order(variety.kite(), params)
-            .await
-            .map(|placed| placed.order_id)
+        let call = client.place_order(variety.kite(), params);
+        let sent = match (
+            &self.inner.placement,
+            crate::placement::authorization(&client),
+        ) {
+            (Some(placement), Some(authorization)) => {
+                placement.send(call.request(), &authorization).await
+            }
+            _ => Sent::NotSent,
+        };
+        let placed = match sent {
+            Sent::Answered(placed) => placed,
+            Sent::NotSent => call.await,
+        };
+        let result = placed
+            .map(|placed: kiteconnect::OrderResponse| placed.order_id)
             .map_err(|error| KiteError::from_placement(error, tag));
         // Logged once Kite has answered, not before: a log line's write is not on the
         // path from the decision to the request (the intent is on disk already).

@@ -24,6 +24,7 @@ pub mod instruments;
 pub mod limits;
 mod market;
 pub mod orders;
+mod placement;
 pub mod postback;
 pub mod session;
 pub mod ticker;

@@ -260,8 +260,9 @@ impl Env {
 }
 
 /// With the ticker live an open trade makes no REST call until its exit; the
-/// keep-warm step reads `GET /user/profile` once the API client went quiet (here at
-/// once), so the exit finds its connection open. With no trade open it sends nothing.
+/// keep-warm step reads `GET /user/profile` on each of the adapter's connections
+/// (the API client's and placements') once it went quiet (here at once), so the exit
+/// finds its connection open. With no trade open it sends nothing.
 #[tokio::test]
 async fn the_keep_warm_step_reads_only_while_a_trade_is_open() {
     let sim = sim().await;
@@ -283,7 +284,7 @@ async fn the_keep_warm_step_reads_only_while_a_trade_is_open() {
 
     env.enter_long().await;
     assert!(env.engine.keep_warm_step().await.expect("step"));
-    assert_eq!(profile_reads(), 1);
+    assert_eq!(profile_reads(), 2, "one on each connection");
 
     env.price("110");
     let report = env
@@ -296,6 +297,6 @@ async fn the_keep_warm_step_reads_only_while_a_trade_is_open() {
         "{report:?}"
     );
     assert!(!env.engine.keep_warm_step().await.expect("step"));
-    assert_eq!(profile_reads(), 1, "the trade closed: no more reads");
+    assert_eq!(profile_reads(), 2, "the trade closed: no more reads");
     env.engine.shutdown().await;
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{config_for, fixture_bytes};
+use crate::helpers::{Relay, config_for, fixture_bytes};
 
 async fn broker(server: &MockServer) -> (KiteBroker, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
@@ -349,8 +349,119 @@ async fn every_kite_error_type_is_classified_for_reads() {
 
 #[tokio::test]
 async fn every_kite_error_type_is_classified_for_placements_and_none_is_resent() {
+    for (name, answer, class) in placement_cases() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/orders/regular"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let (broker, _dir) = broker(&server).await;
+        let failure = broker.place_order(&buy()).await.expect_err(name);
+        assert_eq!(failure.class(), class, "{name}: {failure}");
+        if class == ErrorClass::UnknownOutcome {
+            assert!(
+                matches!(&failure, kitebreak_kite::KiteError::OutcomeUnknown { tag, .. } if tag == "kbw1"),
+                "{name}: {failure}"
+            );
+        }
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(1),
+            "{name}"
+        );
+    }
+}
+
+/// Placements go out on their own connection and, when it is busy, through the
+/// official crate's client; every answer must come to the same result on both. For
+/// each answer, one placement is held in flight on the placement connection (a relay
+/// holds its answer) while a second goes through the crate's client, and the two
+/// results are compared whole.
+#[tokio::test]
+async fn both_placement_paths_decode_every_answer_alike() {
+    let mut cases: Vec<_> = placement_cases()
+        .into_iter()
+        .map(|(name, answer, _)| (name, answer))
+        .collect();
+    cases.extend([
+        (
+            "placed",
+            ResponseTemplate::new(200).set_body_json(
+                json!({"status": "success", "data": {"order_id": "151220000000000"}}),
+            ),
+        ),
+        (
+            "error envelope with 200",
+            envelope(200, "InputException", "Invalid `quantity`."),
+        ),
+        (
+            "placed without an id",
+            ResponseTemplate::new(200).set_body_json(json!({"status": "success", "data": {}})),
+        ),
+        (
+            "cloudflare challenge",
+            ResponseTemplate::new(403)
+                .insert_header("cf-mitigated", "challenge")
+                .insert_header("cf-ray", "8c1f2a3b4c5d6e7f-BOM")
+                .set_body_raw("<html>challenge</html>", "text/html"),
+        ),
+        (
+            "cloudflare block page",
+            ResponseTemplate::new(403).set_body_raw(
+                "<html><title>Attention Required! | Cloudflare</title></html>",
+                "text/html",
+            ),
+        ),
+    ]);
+    for (name, answer) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/orders/regular"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let relay = Relay::start(*server.address()).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let config = config_for(&relay.url, "ws://127.0.0.1:9", dir.path());
+        let session = SessionState::new(Some(AccessToken::new("SENTINELTOKEN").expect("token")));
+        let broker = KiteBroker::new(config, session);
+        broker.set_instruments(
+            Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump"),
+        );
+        // Opens the placement connection.
+        let _ = broker.place_order(&buy()).await;
+        relay.hold();
+        let held = tokio::spawn({
+            let broker = broker.clone();
+            async move { broker.place_order(&buy()).await }
+        });
+        relay.holding(1).await;
+        let through_the_crate = broker.place_order(&buy()).await;
+        relay.release();
+        let on_its_own = held.await.expect("joined");
+        assert_eq!(
+            format!("{on_its_own:?}"),
+            format!("{through_the_crate:?}"),
+            "{name}"
+        );
+        assert_eq!(
+            relay.accepted.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "{name}"
+        );
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(3),
+            "{name}"
+        );
+    }
+}
+
+/// Kite's error answers to a placement and the class each must get.
+fn placement_cases() -> Vec<(&'static str, ResponseTemplate, ErrorClass)> {
     use ErrorClass::{Fatal, Rejected, Retryable, UnknownOutcome};
-    let cases = vec![
+    vec![
         (
             "token",
             envelope(403, "TokenException", "Token expired"),
@@ -419,29 +530,7 @@ async fn every_kite_error_type_is_classified_for_placements_and_none_is_resent()
             ResponseTemplate::new(200).set_body_raw("{\"status\":\"succ", "application/json"),
             UnknownOutcome,
         ),
-    ];
-    for (name, answer, class) in cases {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/orders/regular"))
-            .respond_with(answer)
-            .mount(&server)
-            .await;
-        let (broker, _dir) = broker(&server).await;
-        let failure = broker.place_order(&buy()).await.expect_err(name);
-        assert_eq!(failure.class(), class, "{name}: {failure}");
-        if class == UnknownOutcome {
-            assert!(
-                matches!(&failure, kitebreak_kite::KiteError::OutcomeUnknown { tag, .. } if tag == "kbw1"),
-                "{name}: {failure}"
-            );
-        }
-        assert_eq!(
-            server.received_requests().await.map(|r| r.len()),
-            Some(1),
-            "{name}"
-        );
-    }
+    ]
 }
 
 #[tokio::test]

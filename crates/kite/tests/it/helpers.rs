@@ -2,6 +2,8 @@
 //! and `reaches`, which waits for a watched change instead of sleeping.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -111,4 +113,127 @@ pub fn fixture_bytes(name: &str) -> Vec<u8> {
 pub fn fixture(name: &str) -> serde_json::Value {
     let value: serde_json::Value = serde_json::from_slice(&fixture_bytes(name)).expect("JSON");
     value.get("data").cloned().unwrap_or(value)
+}
+
+/// A loopback relay in front of `upstream` that copies every connection both ways,
+/// counts the connections it accepted, can close them all (a server or proxy
+/// dropping idle connections) and can hold the answers on the connections open now
+/// (a request in flight for as long as a test needs).
+pub struct Relay {
+    /// `http://` and the relay's address.
+    pub url: String,
+    /// Connections accepted so far.
+    pub accepted: Arc<AtomicUsize>,
+    cut: tokio::sync::watch::Sender<u64>,
+    closed: tokio::sync::watch::Sender<usize>,
+    /// Answers on connections numbered below this wait (0: none do).
+    hold_below: tokio::sync::watch::Sender<usize>,
+    /// Answers waiting at the hold so far.
+    held: tokio::sync::watch::Sender<usize>,
+}
+
+impl Relay {
+    pub async fn start(upstream: std::net::SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let relay = Relay {
+            url: format!("http://{}", listener.local_addr().expect("addr")),
+            accepted: Arc::new(AtomicUsize::new(0)),
+            cut: tokio::sync::watch::Sender::new(0),
+            closed: tokio::sync::watch::Sender::new(0),
+            hold_below: tokio::sync::watch::Sender::new(0),
+            held: tokio::sync::watch::Sender::new(0),
+        };
+        let count = Arc::clone(&relay.accepted);
+        let (cut, closed) = (relay.cut.clone(), relay.closed.clone());
+        let (hold_below, held) = (relay.hold_below.clone(), relay.held.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let number = count.fetch_add(1, Ordering::SeqCst);
+                let mut cuts = cut.subscribe();
+                cuts.mark_unchanged();
+                let (closed, held) = (closed.clone(), held.clone());
+                let hold = hold_below.subscribe();
+                tokio::spawn(async move {
+                    if let Ok(server) = tokio::net::TcpStream::connect(upstream).await {
+                        tokio::select! {
+                            _ = relay_one(client, server, number, hold, held) => {}
+                            _ = cuts.changed() => {}
+                        }
+                    }
+                    closed.send_modify(|n| *n += 1);
+                });
+            }
+        });
+        relay
+    }
+
+    /// Closes every connection open now, and returns once they are closed.
+    pub async fn cut(&self) {
+        let open = self.accepted.load(Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+        reaches(
+            "the relay closed its connections",
+            self.closed.subscribe(),
+            |n| *n >= open,
+        )
+        .await;
+    }
+
+    /// Holds the answers on every connection open now until [`Relay::release`].
+    pub fn hold(&self) {
+        self.hold_below
+            .send_replace(self.accepted.load(Ordering::SeqCst));
+    }
+
+    /// Returns once `n` answers in all have waited at the hold.
+    pub async fn holding(&self, n: usize) {
+        reaches("an answer waits at the hold", self.held.subscribe(), |h| {
+            *h >= n
+        })
+        .await;
+    }
+
+    /// Lets the held answers go.
+    pub fn release(&self) {
+        self.hold_below.send_replace(0);
+    }
+}
+
+/// Copies one connection both ways; the answers of connection `number` wait while
+/// `hold` is above it.
+async fn relay_one(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    number: usize,
+    mut hold: tokio::sync::watch::Receiver<usize>,
+    held: tokio::sync::watch::Sender<usize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let requests = tokio::io::copy(&mut from_client, &mut to_server);
+    let answers = async {
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            let n = from_server.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            if *hold.borrow_and_update() > number {
+                held.send_modify(|h| *h += 1);
+                if hold.wait_for(|below| *below <= number).await.is_err() {
+                    return;
+                }
+            }
+            if to_client.write_all(&buffer[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = requests => {}
+        () = answers => {}
+    }
 }

@@ -11,7 +11,7 @@ use kitebreak_kite::{
 };
 use kitebreak_price::Quantity;
 
-use crate::helpers::{log, price, spawn};
+use crate::helpers::{Relay, log, price, spawn};
 
 fn market_buy(tag: &str) -> OrderRequest {
     OrderRequest {
@@ -200,28 +200,6 @@ async fn settle_cancels_an_order_still_working_after_the_wait_and_reports_its_en
     );
 }
 
-/// A loopback relay in front of `upstream` that copies every connection both ways and
-/// counts the connections it accepted.
-async fn counting_relay(upstream: std::net::SocketAddr) -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    });
-    (url, accepted)
-}
-
 /// A broker on kite-sim (INFY at 1500) whose REST calls go through a counting relay,
 /// its instruments loaded.
 struct Relayed {
@@ -229,6 +207,8 @@ struct Relayed {
     broker: KiteBroker,
     /// Connections the relay accepted.
     accepted: Arc<AtomicUsize>,
+    /// The relay itself, to cut its connections.
+    relay: Relay,
     _dir: tempfile::TempDir,
 }
 
@@ -237,9 +217,10 @@ async fn relayed() -> Relayed {
         .await
         .expect("sim");
     sim.set_price("NSE:INFY", crate::helpers::price("1500"));
-    let (url, accepted) = counting_relay(sim.addr()).await;
+    let relay = Relay::start(sim.addr()).await;
+    let accepted = Arc::clone(&relay.accepted);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = crate::helpers::config_for(&url, &sim.ws_url(), dir.path());
+    let config = crate::helpers::config_for(&relay.url, &sim.ws_url(), dir.path());
     let token = kiteconnect::AccessToken::new(crate::helpers::TOKEN).expect("token");
     let broker = KiteBroker::new(config, kitebreak_kite::SessionState::new(Some(token)));
     broker.load_instruments().await.expect("instruments");
@@ -247,13 +228,14 @@ async fn relayed() -> Relayed {
         sim,
         broker,
         accepted,
+        relay,
         _dir: dir,
     }
 }
 
-/// An exit must not pay for a TCP (in production, TLS) connect: placements reuse the
-/// API client's kept-alive connection. (Only while it is pooled: the official crate's
-/// reqwest client drops a connection idle for 90 s.)
+/// An exit must not pay for a TCP (in production, TLS) connect: placements reuse
+/// their own kept-alive connection (`keep_warm` keeps it open while nothing else goes
+/// out on it).
 #[tokio::test]
 async fn successive_placements_reuse_one_kept_alive_connection() {
     let Relayed {
@@ -261,18 +243,16 @@ async fn successive_placements_reuse_one_kept_alive_connection() {
         broker,
         accepted,
         _dir,
+        ..
     } = relayed().await;
-    // The first call of the API client opens its connection (the instrument dump
-    // has a client of its own); the placements after it must not.
+    // The first placement opens the placement connection (the instrument dump has a
+    // client of its own); the placements after it must not.
     broker
         .place_order(&market_buy("kbwarm"))
         .await
         .expect("placed");
     let warm = accepted.load(Ordering::SeqCst);
-    assert_eq!(
-        warm, 2,
-        "one connection for the dump, one for the API client"
-    );
+    assert_eq!(warm, 2, "one connection for the dump, one for placements");
     for n in 0..3 {
         broker
             .place_order(&market_buy(&format!("kbreuse{n}")))
@@ -288,8 +268,9 @@ async fn successive_placements_reuse_one_kept_alive_connection() {
 }
 
 /// With nothing else to ask Kite (a trade open, the ticker live), `keep_warm` sends
-/// one light read on the API client's kept-alive connection once no request went out
-/// for the quiet time, and nothing sooner or without a usable session.
+/// one light read on each kept-alive connection (the API client's and placements')
+/// once no request went out on it for the quiet time, and nothing sooner or without a
+/// usable session.
 #[tokio::test]
 async fn keep_warm_reads_on_the_kept_alive_connection_only_after_a_quiet_time() {
     let Relayed {
@@ -297,6 +278,7 @@ async fn keep_warm_reads_on_the_kept_alive_connection_only_after_a_quiet_time() 
         broker,
         accepted,
         _dir,
+        ..
     } = relayed().await;
     broker
         .place_order(&market_buy("kbwarm2"))
@@ -323,13 +305,22 @@ async fn keep_warm_reads_on_the_kept_alive_connection_only_after_a_quiet_time() 
             .await
             .expect("kept warm")
     );
-    assert_eq!(profile_reads(), 1);
+    assert_eq!(profile_reads(), 2, "one read on each connection");
+    let both = accepted.load(Ordering::SeqCst);
+    assert_eq!(both, opened + 1, "the API client's first request opened it");
+    assert!(
+        broker
+            .keep_warm(std::time::Duration::ZERO)
+            .await
+            .expect("kept warm")
+    );
+    assert_eq!(profile_reads(), 4);
     assert_eq!(
         accepted.load(Ordering::SeqCst),
-        opened,
-        "the read went on the connection it keeps open"
+        both,
+        "the reads went on the connections they keep open"
     );
-    // It counts as a request itself: the next check within the quiet time is silent.
+    // They count as requests: the next check within the quiet time is silent.
     assert!(!broker.keep_warm(hour).await.expect("kept warm"));
 
     broker
@@ -342,6 +333,108 @@ async fn keep_warm_reads_on_the_kept_alive_connection_only_after_a_quiet_time() 
             .expect("not sent"),
         "no request on a dead token"
     );
-    assert_eq!(profile_reads(), 1);
+    assert_eq!(profile_reads(), 4);
+    sim.shutdown().await;
+}
+
+/// A placement that finds the placement connection busy (another order's answer not
+/// back yet) goes through the API client instead, and both send the same request (so
+/// a change in the official crate's request shows up here).
+#[tokio::test]
+async fn a_placement_that_finds_the_connection_busy_goes_through_the_api_client_alike() {
+    let Relayed {
+        sim,
+        broker,
+        accepted,
+        relay,
+        _dir,
+    } = relayed().await;
+    broker
+        .place_order(&market_buy("kbpair0"))
+        .await
+        .expect("placed");
+    let before = accepted.load(Ordering::SeqCst);
+    relay.hold();
+    let in_flight = tokio::spawn({
+        let broker = broker.clone();
+        async move { broker.place_order(&market_buy("kbpair1")).await }
+    });
+    relay.holding(1).await;
+    // The bound only turns a wait for the busy connection (a hang here) into a failure.
+    let order = market_buy("kbpair2");
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        broker.place_order(&order),
+    );
+    second
+        .await
+        .expect("a busy connection is not waited for")
+        .expect("placed");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        before + 1,
+        "the API client opened its connection"
+    );
+    relay.release();
+    in_flight.await.expect("joined").expect("placed");
+    let posts: Vec<_> = log(&sim)
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/orders/regular")
+        .collect();
+    assert_eq!(posts.len(), 3, "each order went out once");
+    let significant = |request: &kite_sim::shared::LoggedRequest| {
+        let mut headers: Vec<_> = request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            // reqwest asks for gzip (the crate's dump needs it); order answers are tiny.
+            .filter(|(k, _)| k != "accept-encoding")
+            .collect();
+        headers.sort();
+        let form: Vec<_> = request
+            .form
+            .iter()
+            .filter(|(k, _)| k != "tag")
+            .cloned()
+            .collect();
+        (headers, form)
+    };
+    assert_eq!(significant(&posts[1]), significant(&posts[2]));
+    let tags: Vec<_> = posts
+        .iter()
+        .filter_map(|r| crate::helpers::field(&r.form, "tag"))
+        .collect();
+    assert_eq!(tags, ["kbpair0", "kbpair1", "kbpair2"]);
+    sim.shutdown().await;
+}
+
+/// A kept connection the server (or a proxy) closed while it was idle is noticed
+/// before the next order is written, and replaced: the order goes out once and is
+/// placed, not an unknown outcome.
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_replaced_before_the_next_placement() {
+    let Relayed {
+        sim,
+        broker,
+        accepted,
+        relay,
+        _dir,
+    } = relayed().await;
+    broker
+        .place_order(&market_buy("kbcut1"))
+        .await
+        .expect("placed");
+    let before = accepted.load(Ordering::SeqCst);
+    relay.cut().await;
+    broker
+        .place_order(&market_buy("kbcut2"))
+        .await
+        .expect("placed on a new connection");
+    assert_eq!(accepted.load(Ordering::SeqCst), before + 1);
+    let posts = log(&sim)
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/orders/regular")
+        .count();
+    assert_eq!(posts, 2, "each order went out once");
     sim.shutdown().await;
 }

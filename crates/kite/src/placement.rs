@@ -1,0 +1,404 @@
+//! The placement connection: one kept-alive HTTP/1.1 connection to Kite's REST root
+//! that order placements use when it is free, written to by the task that places the
+//! order.
+//!
+//! Why: through the official crate, a placement is built by reqwest and queued for
+//! the pool's connection task, which writes it when the runtime next runs that task.
+//! On two cores that hop and the request building were ~0.13 ms of the median tick →
+//! order on the wire, and most of its tail (docs/decisions/tick-to-exit-latency.md,
+//! "Placements write their own request"). Here the placing task sends the request and
+//! drives the connection itself while it waits for the answer.
+//!
+//! What goes out is the crate's own request (`KiteConnect::place_order(..).request()`:
+//! its path and form fields, in its order) with the headers its client sends, and the
+//! answer is decoded into the crate's errors as its client decodes it, so
+//! [`crate::KiteError::from_placement`] judges both paths alike.
+//!
+//! Never sent twice: a placement that finds the connection busy (another order on its
+//! way) or that cannot open it returns [`Sent::NotSent`], and the caller sends it
+//! through the crate's client instead. Once the request is handed to the connection,
+//! every failure (closed, timed out, garbled) is the caller's unknown outcome, as on
+//! the crate's path.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+use kiteconnect::{Body, Request};
+use serde::de::DeserializeOwned;
+use tokio::net::TcpStream;
+use tower_service::Service;
+
+/// The TCP and TLS connect's budget (reqwest's connect timeout in the crate).
+const CONNECT_WITHIN: Duration = Duration::from_secs(10);
+
+/// How long a kept connection may take to be ready for the next request; one that
+/// is not is dropped and a new one opened.
+const READY_WITHIN: Duration = Duration::from_millis(100);
+
+/// The `User-Agent` the crate's client sends (`{app_name} kiteconnect-rs/{version}`);
+/// a test compares the two on the wire.
+const USER_AGENT_VALUE: &str = concat!(
+    "kitebreak/",
+    env!("CARGO_PKG_VERSION"),
+    " kiteconnect-rs/1.0.1"
+);
+
+type Stream = MaybeHttpsStream<TokioIo<TcpStream>>;
+
+/// The connection and what it needs to open a new one.
+pub(crate) struct PlacementConnection {
+    connector: HttpsConnector<HttpConnector>,
+    /// Scheme and authority of the REST root: what is connected to.
+    root: http::Uri,
+    host: HeaderValue,
+    timeout: Duration,
+    /// The open connection, if any. Tried, never waited for: a busy connection
+    /// sends the order the other way.
+    slot: tokio::sync::Mutex<Option<Open>>,
+    /// When a request last went out on it (or when it was made).
+    used: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for PlacementConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlacementConnection")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An open connection: the request side and the connection's own future, which
+/// does the reading and writing whenever it is polled.
+struct Open {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: Pin<Box<http1::Connection<Stream, Full<Bytes>>>>,
+}
+
+/// What a send came to.
+pub(crate) enum Sent<T> {
+    /// Nothing went out: the caller sends it another way.
+    NotSent,
+    /// The request went to the connection; this is what came back.
+    Answered(kiteconnect::Result<T>),
+}
+
+/// An answer off the wire, before decoding.
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+/// Why a request handed to the connection got no answer. Carried as the source of
+/// `kiteconnect::Error::Transport`, like reqwest's errors on the crate's path.
+#[derive(Debug, thiserror::Error)]
+enum Lost {
+    #[error("placement connection: {0}")]
+    Http(#[from] hyper::Error),
+    #[error("placement connection closed before the answer")]
+    Closed,
+    #[error("placement connection: no answer within {0:?}")]
+    TimedOut(Duration),
+}
+
+impl PlacementConnection {
+    /// A connection to `rest_root` (not opened yet), verifying TLS certificates
+    /// against the platform's roots as the crate's reqwest client does. `None` if
+    /// the root is not an http(s) URL or TLS cannot be set up: every placement then
+    /// goes through the crate.
+    pub(crate) fn new(rest_root: &str, timeout: Duration) -> Option<PlacementConnection> {
+        use rustls_platform_verifier::ConfigVerifierExt;
+        let root: http::Uri = rest_root.parse().ok()?;
+        let authority = root.authority()?.clone();
+        if !matches!(root.scheme_str(), Some("http" | "https")) {
+            return None;
+        }
+        let tls = match rustls::ClientConfig::with_platform_verifier() {
+            Ok(tls) => tls,
+            Err(error) => {
+                tracing::warn!(%error, "no TLS for the placement connection; orders use the API client");
+                return None;
+            }
+        };
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(CONNECT_WITHIN));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        Some(PlacementConnection {
+            connector,
+            root: http::Uri::builder()
+                .scheme(root.scheme_str()?)
+                .authority(authority.clone())
+                .path_and_query("/")
+                .build()
+                .ok()?,
+            host: HeaderValue::from_str(authority.as_str()).ok()?,
+            timeout,
+            slot: tokio::sync::Mutex::new(None),
+            used: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// How long since a request last went out on the connection (or since it was
+    /// made), for the keep-warm check.
+    pub(crate) fn idle_for(&self) -> Duration {
+        self.used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+
+    /// Sends `request` signed with `authorization` if the connection is free, and
+    /// decodes the answer as the crate would.
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+        authorization: &HeaderValue,
+    ) -> Sent<T> {
+        let Some(outgoing) = self.outgoing(request, authorization) else {
+            return Sent::NotSent;
+        };
+        let Ok(mut slot) = self.slot.try_lock() else {
+            return Sent::NotSent;
+        };
+        let open = match slot.take() {
+            Some(open) => match tokio::time::timeout(READY_WITHIN, ready(open)).await {
+                Ok(Some(open)) => Some(open),
+                _ => None,
+            },
+            None => None,
+        };
+        let open = match open {
+            Some(open) => open,
+            None => match self.connect().await {
+                Some(open) => open,
+                None => return Sent::NotSent,
+            },
+        };
+        *self.used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        let path = request.path();
+        match tokio::time::timeout(self.timeout, exchange(open, outgoing)).await {
+            Ok((kept, Ok(answer))) => {
+                *slot = kept;
+                Sent::Answered(decode(&answer, path))
+            }
+            Ok((_, Err(lost))) => Sent::Answered(Err(transport(lost))),
+            Err(_) => Sent::Answered(Err(transport(Lost::TimedOut(self.timeout)))),
+        }
+    }
+
+    /// The request on the wire: origin-form path, the crate's headers, the form.
+    /// `None` for what the crate's client should send itself (a query, JSON).
+    fn outgoing(
+        &self,
+        request: &Request,
+        authorization: &HeaderValue,
+    ) -> Option<http::Request<Full<Bytes>>> {
+        if !request.query_pairs().is_empty() {
+            return None;
+        }
+        let builder = http::Request::builder()
+            .method(request.method().clone())
+            .uri(request.path())
+            .header(HOST, self.host.clone())
+            .header(ACCEPT, "application/json")
+            .header("X-Kite-Version", "3")
+            .header(USER_AGENT, USER_AGENT_VALUE)
+            .header(AUTHORIZATION, authorization.clone());
+        let body = match request.body() {
+            Body::None => Bytes::new(),
+            Body::Form(fields) => {
+                let form = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(fields)
+                    .finish();
+                return builder
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Full::new(Bytes::from(form)))
+                    .ok();
+            }
+            _ => return None,
+        };
+        builder.body(Full::new(body)).ok()
+    }
+
+    /// Opens a connection: TCP (no Nagle delay), TLS for https. `None` (logged) if
+    /// it cannot be opened; nothing was sent.
+    async fn connect(&self) -> Option<Open> {
+        let mut connector = self.connector.clone();
+        let opened = tokio::time::timeout(CONNECT_WITHIN, async {
+            poll_fn(|cx| connector.poll_ready(cx)).await?;
+            connector.call(self.root.clone()).await
+        })
+        .await;
+        let stream = match opened {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "placement connection not opened; this order uses the API client");
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "placement connection not opened in time; this order uses the API client"
+                );
+                return None;
+            }
+        };
+        match http1::handshake(stream).await {
+            Ok((sender, driver)) => Some(Open {
+                sender,
+                driver: Box::pin(driver),
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "placement connection not set up; this order uses the API client");
+                None
+            }
+        }
+    }
+}
+
+/// A kept connection, polled for the first time since its last answer: that is
+/// when it sees a close by the server, and when it becomes ready for the next
+/// request. `None` if it is closed.
+async fn ready(mut open: Open) -> Option<Open> {
+    let usable = poll_fn(|cx| {
+        if open.driver.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(false);
+        }
+        open.sender.poll_ready(cx).map(|ready| ready.is_ok())
+    })
+    .await;
+    usable.then_some(open)
+}
+
+/// Sends `request` on `open` and reads the whole answer, driving the connection
+/// meanwhile; gives the connection back if it can carry another request.
+async fn exchange(
+    open: Open,
+    request: http::Request<Full<Bytes>>,
+) -> (Option<Open>, Result<Answer, Lost>) {
+    let Open {
+        mut sender,
+        mut driver,
+    } = open;
+    let response = sender.send_request(request);
+    let answer = async {
+        let (parts, body) = response.await?.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok::<_, Lost>(Answer {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    };
+    let mut answer = std::pin::pin!(answer);
+    let ended = tokio::select! {
+        biased;
+        answer = &mut answer => return (Some(Open { sender, driver }), answer),
+        ended = driver.as_mut() => ended,
+    };
+    // The connection ended (a close after the answer, or a failure). Whatever it
+    // delivered is in `answer`; with the connection dropped the rest fails at once.
+    drop(driver);
+    match answer.await {
+        Ok(answer) => (None, Ok(answer)),
+        Err(_) => (None, Err(ended.err().map_or(Lost::Closed, Lost::Http))),
+    }
+}
+
+fn transport(lost: Lost) -> kiteconnect::Error {
+    kiteconnect::Error::Transport(Box::new(lost))
+}
+
+/// Kite's JSON envelope.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    status: String,
+    data: Option<serde_json::Value>,
+    message: Option<String>,
+    error_type: Option<String>,
+}
+
+/// The answer as the crate's client decodes it: a non-2xx is Cloudflare's block, a
+/// Kite error envelope or a bare HTTP error; a 2xx is an envelope whose `data` is
+/// the result, or the error it carries.
+fn decode<T: DeserializeOwned>(answer: &Answer, path: &str) -> kiteconnect::Result<T> {
+    let Answer {
+        status,
+        headers,
+        body,
+    } = answer;
+    let status = *status;
+    let path = path.split('?').next().unwrap_or_default();
+    let decode_error = |source| kiteconnect::Error::Decode {
+        path: path.to_string(),
+        source,
+    };
+    if !(200..300).contains(&status) {
+        let text = String::from_utf8_lossy(body);
+        if headers.contains_key("cf-mitigated") || is_cloudflare_block_page(&text) {
+            let ray = headers.get("cf-ray").and_then(|v| v.to_str().ok());
+            return Err(kiteconnect::Error::Blocked {
+                status,
+                ray: ray.map(str::to_string),
+            });
+        }
+        return Err(match serde_json::from_str::<Envelope>(&text) {
+            Ok(envelope) => api_error(envelope, status, || format!("HTTP {status}")),
+            Err(_) => kiteconnect::Error::Http {
+                status,
+                path: path.to_string(),
+            },
+        });
+    }
+    let envelope: Envelope = serde_json::from_slice(body).map_err(decode_error)?;
+    if envelope.status != "success" {
+        return Err(api_error(envelope, status, || {
+            "Unknown Kite API error".to_string()
+        }));
+    }
+    serde_json::from_value(envelope.data.unwrap_or_default()).map_err(decode_error)
+}
+
+fn api_error(
+    envelope: Envelope,
+    status: u16,
+    default: impl FnOnce() -> String,
+) -> kiteconnect::Error {
+    let kind =
+        kiteconnect::error::ErrorKind::from(envelope.error_type.as_deref().unwrap_or("Unknown"));
+    let message = envelope.message.unwrap_or_else(default);
+    kiteconnect::error::ApiError::new(kind, message, status, envelope.data).into()
+}
+
+/// Cloudflare's challenge page, its block page, and its browser-signature ban (the
+/// crate's test).
+fn is_cloudflare_block_page(text: &str) -> bool {
+    text.contains("<title>Just a moment...</title>")
+        || text.contains("<title>Attention Required! | Cloudflare</title>")
+        || text.trim() == "error code: 1010"
+}
+
+/// `Authorization: token api_key:access_token` of `client`, marked sensitive (kept
+/// out of debug output), as the crate's client signs its requests.
+pub(crate) fn authorization(client: &kiteconnect::KiteConnect) -> Option<HeaderValue> {
+    let token = client.access_token()?;
+    let mut value =
+        HeaderValue::from_str(&format!("token {}:{}", client.api_key(), token.expose())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
