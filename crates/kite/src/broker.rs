@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     client: Mutex<Option<(u64, KiteConnect)>>,
     /// Placements' own connection (`None`: they all use `client`).
     placement: Option<PlacementConnection>,
+    /// When the API client was last handed out for a request (keep-warm).
+    client_used: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl KiteBroker {
@@ -55,6 +57,7 @@ impl KiteBroker {
                 instruments: tokio::sync::watch::Sender::new(Arc::new(Instruments::default())),
                 client: Mutex::new(None),
                 placement,
+                client_used: Mutex::new(None),
             }),
         }
     }
@@ -95,8 +98,25 @@ impl KiteBroker {
         self.instruments().get(key).cloned()
     }
 
-    /// The official client for the current token, rebuilt when the token changes.
+    /// The official client for the current token, for a request that goes out on
+    /// it (noted for [`KiteBroker::keep_warm`]).
     pub(crate) fn client(&self) -> Result<KiteConnect, KiteError> {
+        let client = self.client_unused()?;
+        self.note_client_use();
+        Ok(client)
+    }
+
+    fn note_client_use(&self) {
+        *self
+            .inner
+            .client_used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(tokio::time::Instant::now());
+    }
+
+    /// The official client for the current token, rebuilt when the token changes,
+    /// without noting a use (its requests may go out on the placement connection).
+    fn client_unused(&self) -> Result<KiteConnect, KiteError> {
         let status = self.inner.session.status();
         let token = status.token.ok_or(KiteError::NoSession)?;
         let mut cached = self.inner.client.lock().unwrap_or_else(|p| p.into_inner());
@@ -137,47 +157,72 @@ impl KiteBroker {
     }
 
     /// Keeps the API client's connection open while kitebreak has nothing to ask
-    /// Kite: when no request went out for `quiet`, one `GET /user/profile` (the
-    /// lightest read) goes out on it. Returns whether it sent one.
+    /// Kite: when it carried no request for `quiet`, one `GET /user/profile` (the
+    /// lightest read) goes out on it. Placements' own connection is opened if it is
+    /// not open and kept the same way. Returns whether a read was sent.
     ///
     /// Why: with the ticker live, an open trade needs no REST call until its exit,
-    /// and the official crate's reqwest client drops a connection idle for 90 s
-    /// (servers and proxies often close one sooner), so an exit hours after its
-    /// entry would first pay a TCP and TLS connect. Nothing is sent without a
-    /// usable session; one attempt, no retries (the next call is the retry). The
-    /// instrument dump's download counts as a request though it has a client of
-    /// its own; it runs at start and once a day before the market opens.
-    ///
-    /// Placements' own connection (`placement`) is kept the same way: when no
-    /// request went out on it for `quiet`, the profile read goes out on it too.
+    /// and an idle connection is dropped by the HTTP client (reqwest: after 90 s) or
+    /// by a server or proxy on the way, so an exit hours after its entry would first
+    /// pay a TCP and TLS connect. Nothing is sent without a usable session; one
+    /// attempt each, no retries (the next call is the retry).
     pub async fn keep_warm(&self, quiet: Duration) -> Result<bool, KiteError> {
         if !self.inner.session.status().is_usable() {
             return Ok(false);
         }
-        let mut sent = false;
-        if self.inner.limits.quiet_for().is_none_or(|q| q >= quiet) {
-            self.inner.limits.acquire(Endpoint::Other).await;
-            let result = self.client()?.profile().await.map_err(KiteError::from_read);
-            self.note(result)?;
-            sent = true;
+        let api_client = self.keep_client_warm(quiet).await;
+        let placements = self.keep_placements_warm(quiet).await;
+        Ok(api_client? | placements?)
+    }
+
+    async fn keep_client_warm(&self, quiet: Duration) -> Result<bool, KiteError> {
+        let used = *self
+            .inner
+            .client_used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if used.is_some_and(|used| used.elapsed() < quiet) {
+            return Ok(false);
         }
-        if let Some(placement) = &self.inner.placement
-            && placement.idle_for() >= quiet
+        self.inner.limits.acquire(Endpoint::Other).await;
+        let result = self.client()?.profile().await.map_err(KiteError::from_read);
+        self.note(result).map(|_| true)
+    }
+
+    async fn keep_placements_warm(&self, quiet: Duration) -> Result<bool, KiteError> {
+        let Some(placement) = &self.inner.placement else {
+            return Ok(false);
+        };
+        if !placement.open().await || placement.idle_for() < quiet {
+            return Ok(false);
+        }
+        let client = self.client_unused()?;
+        let Some(authorization) = crate::placement::authorization(&client) else {
+            return Ok(false);
+        };
+        self.inner.limits.acquire(Endpoint::Other).await;
+        let read = client.profile();
+        match placement
+            .send::<serde_json::Value>(read.request(), &authorization)
+            .await
         {
-            let client = self.client()?;
-            if let Some(authorization) = crate::placement::authorization(&client) {
-                self.inner.limits.acquire(Endpoint::Other).await;
-                let read = client.profile();
-                if let Sent::Answered(result) = placement
-                    .send::<serde_json::Value>(read.request(), &authorization)
-                    .await
-                {
-                    self.note(result.map_err(KiteError::from_read))?;
-                    sent = true;
-                }
-            }
+            Sent::Answered(result) => self
+                .note(result.map_err(KiteError::from_read))
+                .map(|_| true),
+            // An order took it, or it was found closed (and is being reopened).
+            Sent::NotSent => Ok(false),
         }
-        Ok(sent)
+    }
+
+    /// Opens placements' own connection now unless it is open (waiting for the TCP
+    /// and TLS connect); returns whether it is open. Orders never wait for it: one
+    /// that finds it closed goes through the API client and has it reopened in the
+    /// background, and [`KiteBroker::keep_warm`] opens it too.
+    pub async fn open_placement_connection(&self) -> bool {
+        match &self.inner.placement {
+            Some(placement) => placement.open().await,
+            None => false,
+        }
     }
 
     /// Flags the session on TokenException; passes the result on.
@@ -227,7 +272,7 @@ impl KiteBroker {
         // itself, and an exit must reach Kite, whose answer is the truth (the mark
         // may be the 06:00 timer a moment early, or a token that was replaced).
         self.inner.limits.acquire(Endpoint::PlaceOrder).await;
-        let client = self.client()?;
+        let client = self.client_unused()?;
         let tag = order.tag.as_str();
         let call = client.place_order(variety.kite(), params);
         let sent = match (
@@ -241,7 +286,10 @@ impl KiteBroker {
         };
         let placed = match sent {
             Sent::Answered(placed) => placed,
-            Sent::NotSent => call.await,
+            Sent::NotSent => {
+                self.note_client_use();
+                call.await
+            }
         };
         let result = placed
             .map(|placed: kiteconnect::OrderResponse| placed.order_id)

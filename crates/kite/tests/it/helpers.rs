@@ -181,7 +181,8 @@ impl Relay {
         .await;
     }
 
-    /// Holds the answers on every connection open now until [`Relay::release`].
+    /// Holds the answers on every connection the relay has accepted (one that has
+    /// carried a request, surely) until [`Relay::release`].
     pub fn hold(&self) {
         self.hold_below
             .send_replace(self.accepted.load(Ordering::SeqCst));

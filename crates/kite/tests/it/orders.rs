@@ -13,6 +13,19 @@ use kitebreak_price::Quantity;
 
 use crate::helpers::{Relay, log, price, spawn};
 
+/// Whether `request` came through the official crate's reqwest client, which asks
+/// for compressed answers; the placement connection does not.
+fn through_the_crate(request: &kite_sim::shared::LoggedRequest) -> bool {
+    crate::helpers::header(request, "accept-encoding").is_some()
+}
+
+fn order_posts(sim: &kite_sim::SimHandle) -> Vec<kite_sim::shared::LoggedRequest> {
+    log(sim)
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/orders/regular")
+        .collect()
+}
+
 fn market_buy(tag: &str) -> OrderRequest {
     OrderRequest {
         tag: Tag::new(tag).expect("tag"),
@@ -201,7 +214,7 @@ async fn settle_cancels_an_order_still_working_after_the_wait_and_reports_its_en
 }
 
 /// A broker on kite-sim (INFY at 1500) whose REST calls go through a counting relay,
-/// its instruments loaded.
+/// its instruments loaded and its placement connection open.
 struct Relayed {
     sim: kite_sim::SimHandle,
     broker: KiteBroker,
@@ -224,6 +237,7 @@ async fn relayed() -> Relayed {
     let token = kiteconnect::AccessToken::new(crate::helpers::TOKEN).expect("token");
     let broker = KiteBroker::new(config, kitebreak_kite::SessionState::new(Some(token)));
     broker.load_instruments().await.expect("instruments");
+    assert!(broker.open_placement_connection().await);
     Relayed {
         sim,
         broker,
@@ -245,8 +259,8 @@ async fn successive_placements_reuse_one_kept_alive_connection() {
         _dir,
         ..
     } = relayed().await;
-    // The first placement opens the placement connection (the instrument dump has a
-    // client of its own); the placements after it must not.
+    // One connection was opened for the dump (a client of its own), one for
+    // placements; no placement opens another.
     broker
         .place_order(&market_buy("kbwarm"))
         .await
@@ -263,6 +277,12 @@ async fn successive_placements_reuse_one_kept_alive_connection() {
         accepted.load(Ordering::SeqCst),
         warm,
         "no placement opened a connection of its own"
+    );
+    let posts = order_posts(&sim);
+    assert_eq!(posts.len(), 4);
+    assert!(
+        posts.iter().all(|p| !through_the_crate(p)),
+        "all on the placement connection"
     );
     sim.shutdown().await;
 }
@@ -377,11 +397,14 @@ async fn a_placement_that_finds_the_connection_busy_goes_through_the_api_client_
     );
     relay.release();
     in_flight.await.expect("joined").expect("placed");
-    let posts: Vec<_> = log(&sim)
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path == "/orders/regular")
-        .collect();
+    let posts = order_posts(&sim);
     assert_eq!(posts.len(), 3, "each order went out once");
+    let paths: Vec<_> = posts.iter().map(through_the_crate).collect();
+    assert_eq!(
+        paths,
+        [false, false, true],
+        "only the third through the crate"
+    );
     let significant = |request: &kite_sim::shared::LoggedRequest| {
         let mut headers: Vec<_> = request
             .headers
@@ -409,8 +432,9 @@ async fn a_placement_that_finds_the_connection_busy_goes_through_the_api_client_
 }
 
 /// A kept connection the server (or a proxy) closed while it was idle is noticed
-/// before the next order is written, and replaced: the order goes out once and is
-/// placed, not an unknown outcome.
+/// before the next order is written: that order goes through the API client, once,
+/// and is placed (not an unknown outcome), and the connection is reopened for the
+/// next one.
 #[tokio::test]
 async fn a_connection_closed_while_idle_is_replaced_before_the_next_placement() {
     let Relayed {
@@ -426,15 +450,25 @@ async fn a_connection_closed_while_idle_is_replaced_before_the_next_placement() 
         .expect("placed");
     let before = accepted.load(Ordering::SeqCst);
     relay.cut().await;
+    // Lets the runtime's I/O driver see the close (a yield is woken only after the
+    // driver ran), as it would in the time between two orders.
+    tokio::task::yield_now().await;
     broker
         .place_order(&market_buy("kbcut2"))
         .await
-        .expect("placed on a new connection");
-    assert_eq!(accepted.load(Ordering::SeqCst), before + 1);
-    let posts = log(&sim)
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/orders/regular")
-        .count();
-    assert_eq!(posts, 2, "each order went out once");
+        .expect("placed through the API client");
+    assert!(broker.open_placement_connection().await, "reopened");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        before + 2,
+        "one for the API client, one for placements"
+    );
+    broker
+        .place_order(&market_buy("kbcut3"))
+        .await
+        .expect("placed on the new connection");
+    let posts = order_posts(&sim);
+    let paths: Vec<_> = posts.iter().map(through_the_crate).collect();
+    assert_eq!(paths, [false, true, false], "each order went out once");
     sim.shutdown().await;
 }
