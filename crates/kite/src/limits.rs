@@ -164,7 +164,7 @@ impl Limits {
     }
 
     /// How long since a request of any kind was last let out; `None` before the first.
-    /// (Whether the API client's kept-alive connection may have gone idle.)
+    /// (Each connection's own idle time is the broker's: `KiteBroker::keep_warm`.)
     pub fn quiet_for(&self) -> Option<Duration> {
         use std::sync::atomic::Ordering::Relaxed;
         let last = self.last_request.load(Relaxed).checked_sub(1)?;

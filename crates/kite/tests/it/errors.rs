@@ -407,6 +407,22 @@ async fn both_placement_paths_decode_every_answer_alike() {
                 .set_body_raw("<html>challenge</html>", "text/html"),
         ),
         (
+            "5xx with a success envelope",
+            ResponseTemplate::new(503).set_body_json(json!({"status": "success", "data": null})),
+        ),
+        (
+            "error envelope without a message",
+            ResponseTemplate::new(200).set_body_json(json!({"status": "error"})),
+        ),
+        (
+            "4xx envelope without a message",
+            ResponseTemplate::new(400).set_body_json(json!({"status": "error"})),
+        ),
+        (
+            "cloudflare signature ban",
+            ResponseTemplate::new(403).set_body_raw("error code: 1010", "text/plain"),
+        ),
+        (
             "cloudflare block page",
             ResponseTemplate::new(403).set_body_raw(
                 "<html><title>Attention Required! | Cloudflare</title></html>",
