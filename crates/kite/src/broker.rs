@@ -36,12 +36,21 @@ pub(crate) struct Inner {
     pub(crate) limits: Limits,
     /// The catalogue; a watch so a reload can be waited for.
     pub(crate) instruments: tokio::sync::watch::Sender<Arc<Instruments>>,
-    /// The client for the session generation it was built for.
-    client: Mutex<Option<(u64, KiteConnect)>>,
+    /// The client for the session generation it was built for, and its
+    /// `Authorization` header for the placement connection.
+    client: Mutex<Option<(u64, SignedClient)>>,
     /// Placements' own connection (`None`: they all use `client`).
     placement: Option<PlacementConnection>,
     /// When the API client was last handed out for a request (keep-warm).
     client_used: Mutex<Option<tokio::time::Instant>>,
+}
+
+/// The official client of one session generation, with the `Authorization` header
+/// the placement connection signs with (built once per token, not per order).
+#[derive(Debug, Clone)]
+pub(crate) struct SignedClient {
+    api: KiteConnect,
+    authorization: Option<http::HeaderValue>,
 }
 
 impl KiteBroker {
@@ -101,7 +110,7 @@ impl KiteBroker {
     /// The official client for the current token, for a request that goes out on
     /// it (noted for [`KiteBroker::keep_warm`]).
     pub(crate) fn client(&self) -> Result<KiteConnect, KiteError> {
-        let client = self.client_unused()?;
+        let client = self.client_unused()?.api;
         self.note_client_use();
         Ok(client)
     }
@@ -116,7 +125,7 @@ impl KiteBroker {
 
     /// The official client for the current token, rebuilt when the token changes,
     /// without noting a use (its requests may go out on the placement connection).
-    fn client_unused(&self) -> Result<KiteConnect, KiteError> {
+    fn client_unused(&self) -> Result<SignedClient, KiteError> {
         let status = self.inner.session.status();
         let token = status.token.ok_or(KiteError::NoSession)?;
         let mut cached = self.inner.client.lock().unwrap_or_else(|p| p.into_inner());
@@ -125,7 +134,9 @@ impl KiteBroker {
         {
             return Ok(client.clone());
         }
-        let client = self.inner.config.client(Some(token))?;
+        let api = self.inner.config.client(Some(token))?;
+        let authorization = crate::placement::authorization(&api);
+        let client = SignedClient { api, authorization };
         *cached = Some((status.generation, client.clone()));
         Ok(client)
     }
@@ -196,8 +207,11 @@ impl KiteBroker {
         if !placement.open().await || placement.idle_for() < quiet {
             return Ok(false);
         }
-        let client = self.client_unused()?;
-        let Some(authorization) = crate::placement::authorization(&client) else {
+        let SignedClient {
+            api: client,
+            authorization,
+        } = self.client_unused()?;
+        let Some(authorization) = authorization else {
             return Ok(false);
         };
         self.inner.limits.acquire(Endpoint::Other).await;
@@ -274,13 +288,10 @@ impl KiteBroker {
         self.inner.limits.acquire(Endpoint::PlaceOrder).await;
         let client = self.client_unused()?;
         let tag = order.tag.as_str();
-        let call = client.place_order(variety.kite(), params);
-        let sent = match (
-            &self.inner.placement,
-            crate::placement::authorization(&client),
-        ) {
+        let call = client.api.place_order(variety.kite(), params);
+        let sent = match (&self.inner.placement, &client.authorization) {
             (Some(placement), Some(authorization)) => {
-                placement.send(call.request(), &authorization).await
+                placement.send(call.request(), authorization).await
             }
             _ => Sent::NotSent,
         };

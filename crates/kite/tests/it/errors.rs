@@ -15,13 +15,29 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::{Relay, config_for, fixture_bytes};
 
 async fn broker(server: &MockServer) -> (KiteBroker, tempfile::TempDir) {
+    broker_at(&server.uri())
+}
+
+/// A broker whose REST root is `url`, with the NSE fixture's instruments.
+fn broker_at(url: &str) -> (KiteBroker, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
-    let config = config_for(&server.uri(), "ws://127.0.0.1:9", dir.path());
+    let config = config_for(url, "ws://127.0.0.1:9", dir.path());
     let session = SessionState::new(Some(AccessToken::new("SENTINELTOKEN").expect("token")));
     let broker = KiteBroker::new(config, session);
     let all = Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump");
     broker.set_instruments(all);
     (broker, dir)
+}
+
+/// A mock Kite that gives every `POST /orders/regular` `answer`.
+async fn answering_placements(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders/regular"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
 }
 
 fn error(status: u16, kind: &str) -> ResponseTemplate {
@@ -126,12 +142,7 @@ async fn placements_are_never_retried() {
             ErrorClass::UnknownOutcome,
         ),
     ] {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/orders/regular"))
-            .respond_with(answer)
-            .mount(&server)
-            .await;
+        let server = answering_placements(answer).await;
         let (broker, _dir) = broker(&server).await;
         let failure = broker.place_order(&buy()).await.expect_err("fails");
         assert_eq!(failure.class(), class, "{failure}");
@@ -171,12 +182,7 @@ fn errors_never_print_the_token() {
 
 #[tokio::test]
 async fn a_token_exception_on_placement_marks_the_session_but_exits_are_still_sent() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/orders/regular"))
-        .respond_with(error(403, "TokenException"))
-        .mount(&server)
-        .await;
+    let server = answering_placements(error(403, "TokenException")).await;
     let (broker, _dir) = broker(&server).await;
     broker.place_order(&buy()).await.expect_err("token dead");
     assert!(broker.session().is_expired());
@@ -350,12 +356,7 @@ async fn every_kite_error_type_is_classified_for_reads() {
 #[tokio::test]
 async fn every_kite_error_type_is_classified_for_placements_and_none_is_resent() {
     for (name, answer, class) in placement_cases() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/orders/regular"))
-            .respond_with(answer)
-            .mount(&server)
-            .await;
+        let server = answering_placements(answer).await;
         let (broker, _dir) = broker(&server).await;
         let failure = broker.place_order(&buy()).await.expect_err(name);
         assert_eq!(failure.class(), class, "{name}: {failure}");
@@ -431,20 +432,9 @@ async fn both_placement_paths_decode_every_answer_alike() {
         ),
     ]);
     for (name, answer) in cases {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/orders/regular"))
-            .respond_with(answer)
-            .mount(&server)
-            .await;
+        let server = answering_placements(answer).await;
         let relay = Relay::start(*server.address()).await;
-        let dir = tempfile::tempdir().expect("dir");
-        let config = config_for(&relay.url, "ws://127.0.0.1:9", dir.path());
-        let session = SessionState::new(Some(AccessToken::new("SENTINELTOKEN").expect("token")));
-        let broker = KiteBroker::new(config, session);
-        broker.set_instruments(
-            Instruments::from_csv(&fixture_bytes("instruments_nse.csv")).expect("dump"),
-        );
+        let (broker, _dir) = broker_at(&relay.url);
         assert!(broker.open_placement_connection().await, "{name}");
         // Through the relay on that connection, so the relay has counted it when
         // the hold is set.
